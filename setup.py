@@ -1,0 +1,45 @@
+"""Packaging for rxpusher: a ReactiveX client for Pusher Channels (protocol 7)."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+about: dict[str, str] = {}
+exec((HERE / "rxpusher" / "_version.py").read_text(), about)
+
+setup(
+    name="rxpusher",
+    version=about["__version__"],
+    description="Pusher Channels client where the connection, channels and events are ReactiveX Observables",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.11",
+    packages=find_packages(include=["rxpusher", "rxpusher.*"]),
+    package_data={"rxpusher": ["py.typed"]},
+    install_requires=[
+        "reactivex~=6.1",
+        "websocket-client>=1.9.2",
+        "requests",
+    ],
+    extras_require={
+        "encryption": ["pynacl>=1.5"],
+        "server": ["websockets>=13"],
+        "test": [
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "pusher>=3.3",
+            "pysher==1.0.8",
+            "pynacl>=1.5",
+            "websockets>=13",
+        ],
+    },
+    entry_points={"console_scripts": ["rxpusher = rxpusher.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.11",
+        "Topic :: Internet :: WWW/HTTP",
+        "Typing :: Typed",
+    ],
+)
