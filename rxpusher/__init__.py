@@ -1,0 +1,41 @@
+"""rxpusher: a Pusher Channels (protocol 7) client where the connection is a hot
+ReactiveX Observable of frames, and channels, events, presence members and
+connection state are Observables derived from it.
+
+>>> from rxpusher import Pusher
+>>> pusher = Pusher("APP_KEY", cluster="eu")                     # doctest: +SKIP
+>>> pusher.channel("APPL").events("new-price").subscribe(print)  # doctest: +SKIP
+"""
+
+from ._version import __version__
+from .channels import Channel
+from .client import Pusher
+from .exceptions import (
+    AuthenticationError,
+    ConnectionRefused,
+    ObserverError,
+    ProtocolError,
+    PusherError,
+    ServerError,
+    SubscriptionError,
+)
+from .presence import Member, Members
+from .protocol import Event
+from .retry import Backoff
+
+__all__ = [
+    "__version__",
+    "Pusher",
+    "Channel",
+    "Event",
+    "Member",
+    "Members",
+    "Backoff",
+    "PusherError",
+    "SubscriptionError",
+    "ConnectionRefused",
+    "ProtocolError",
+    "ObserverError",
+    "ServerError",
+    "AuthenticationError",
+]

@@ -1,0 +1,1 @@
+"""Private building blocks of rxpusher; nothing here is public API."""

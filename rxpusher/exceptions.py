@@ -1,0 +1,86 @@
+"""The exceptions rxpusher raises or reports on ``Pusher.errors``.
+
+Every exception the library produces derives from :class:`PusherError`. Failures
+reported on ``errors`` that wrap another exception (an observer that raised, an
+auth call that failed) carry that exception as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PusherError",
+    "ProtocolError",
+    "ConnectionRefused",
+    "SubscriptionError",
+    "AuthenticationError",
+    "ObserverError",
+    "ServerError",
+]
+
+
+class PusherError(Exception):
+    """Base class of every error raised or reported by rxpusher."""
+
+
+class ProtocolError(PusherError):
+    """A frame that cannot be decoded as a Pusher protocol message.
+
+    ``frame`` holds the raw frame as received.
+    """
+
+    def __init__(self, message: str, frame: str) -> None:
+        super().__init__(message)
+        self.frame = frame
+
+
+class ConnectionRefused(PusherError):
+    """The server closed the connection with a code that forbids reconnecting.
+
+    Raised on every channel stream and every ``events(...)`` stream for close codes
+    4001-4099 and >= 4300. ``code`` and ``reason`` are those of the close frame.
+    """
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"connection refused by the server ({code}): {reason or 'no reason given'}")
+        self.code = code
+        self.reason = reason
+
+
+class SubscriptionError(PusherError):
+    """A channel subscription failed.
+
+    ``status`` is the HTTP status of the auth call (200 when its body is not valid
+    JSON), 0 for a network failure, the status the server sent with its
+    ``pusher:subscription_error``, or None when there is none.
+    """
+
+    def __init__(self, channel: str, status: int | None, message: str) -> None:
+        super().__init__(f"subscription to {channel!r} failed (status {status}): {message}")
+        self.channel = channel
+        self.status = status
+        self.message = message
+
+
+class AuthenticationError(PusherError):
+    """User sign-in failed; ``status`` follows the rules of :class:`SubscriptionError`."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(f"sign-in failed (status {status}): {message}")
+        self.status = status
+        self.message = message
+
+
+class ObserverError(PusherError):
+    """An observer or callback raised while an item was delivered to it.
+
+    The original exception is ``__cause__``; delivery to other observers goes on.
+    """
+
+
+class ServerError(PusherError):
+    """The server sent ``pusher:error``; ``code`` may be None."""
+
+    def __init__(self, code: int | None, message: str) -> None:
+        super().__init__(f"server error ({code}): {message}")
+        self.code = code
+        self.message = message

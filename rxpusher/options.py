@@ -1,0 +1,103 @@
+"""Client options: their defaults, validation and the WebSocket URL they lead to."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from reactivex import abc
+
+from ._version import __version__
+from .protocol import PROTOCOL_VERSION
+from .retry import Backoff
+
+ChannelAuthorizer = Callable[[str, str], Mapping[str, Any]]
+UserAuthorizer = Callable[[str], Mapping[str, Any]]
+
+CLIENT_NAME = "python-rxpusher"
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """Every option ``Pusher(key, **options)`` accepts; see DESIGN.md for their meaning.
+
+    ``transport`` (a factory of transports) and ``timer_scheduler`` (where the
+    activity, pong, unavailable and reconnect timers run) are seams for tests:
+    :mod:`rxpusher.testing` provides a scripted transport, and
+    ``reactivex.testing.TestScheduler`` runs the timers in virtual time.
+    """
+
+    key: str
+    cluster: str = "mt1"
+    host: str | None = None
+    ws_port: int = 80
+    wss_port: int = 443
+    use_tls: bool = True
+    path: str = ""
+    secret: str | None = None
+    channel_data: Mapping[str, Any] | None = None
+    user_data: Mapping[str, Any] | None = None
+    encryption_master_key: str | None = None
+    auth_endpoint: str | None = None
+    auth: Mapping[str, Any] | None = None
+    authorizer: ChannelAuthorizer | None = None
+    user_auth_endpoint: str | None = None
+    user_authorizer: UserAuthorizer | None = None
+    auth_timeout: float = 10.0
+    activity_timeout: float = 120.0
+    pong_timeout: float = 30.0
+    unavailable_timeout: float = 10.0
+    connect_timeout: float = 10.0
+    reconnect: Backoff = dataclasses.field(default_factory=Backoff)
+    scheduler: abc.SchedulerBase | None = None
+    auto_connect: bool = True
+    transport: Callable[[], Any] | None = None
+    timer_scheduler: abc.SchedulerBase | None = None
+
+    @classmethod
+    def from_kwargs(cls, key: Any, kwargs: dict[str, Any]) -> Options:
+        """Validate the constructor arguments; ``ValueError``/``TypeError`` name the culprit."""
+        if not isinstance(key, str) or not key:
+            raise ValueError("Pusher needs an app key: a non-empty string")
+        if "encrypted" in kwargs:
+            if "use_tls" in kwargs and bool(kwargs["use_tls"]) != bool(kwargs["encrypted"]):
+                raise ValueError("use_tls and its alias encrypted disagree")
+            kwargs = dict(kwargs)
+            kwargs["use_tls"] = bool(kwargs.pop("encrypted"))
+        known = {f.name for f in dataclasses.fields(cls)} - {"key"}
+        for name in kwargs:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise TypeError(f"Pusher() got an unknown option {name!r}{hint}")
+        options = cls(key=key, **kwargs)
+        options._validate()
+        return options
+
+    def _validate(self) -> None:
+        for name in ("activity_timeout", "pong_timeout", "unavailable_timeout", "auth_timeout",
+                     "connect_timeout"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        if not isinstance(self.reconnect, Backoff):
+            raise TypeError("reconnect must be an rxpusher.Backoff")
+        if self.auth is not None and not isinstance(self.auth, Mapping):
+            raise TypeError("auth must be a dict with params, headers, username, password")
+        if self.channel_data is not None and "user_id" not in self.channel_data:
+            raise ValueError("channel_data needs a user_id")
+
+    def url(self, use_tls: bool | None = None) -> str:
+        """The WebSocket URL; ``use_tls`` overrides the option (close code 4000 forces TLS)."""
+        tls = self.use_tls if use_tls is None else use_tls
+        host = self.host or f"ws-{self.cluster}.pusher.com"
+        port = self.wss_port if tls else self.ws_port
+        path = self.path.rstrip("/")
+        if path and not path.startswith("/"):
+            path = "/" + path
+        return (
+            f"{'wss' if tls else 'ws'}://{host}:{port}{path}/app/{self.key}"
+            f"?protocol={PROTOCOL_VERSION}&client={CLIENT_NAME}&version={__version__}"
+        )

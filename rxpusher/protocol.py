@@ -1,0 +1,167 @@
+"""Pusher Channels protocol 7: frames, event names, close codes and channel names."""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from typing import Any, NamedTuple
+
+from .exceptions import ProtocolError
+
+__all__ = ["Event", "PROTOCOL_VERSION"]
+
+PROTOCOL_VERSION = 7
+
+CONNECTION_ESTABLISHED = "pusher:connection_established"
+ERROR = "pusher:error"
+PING = "pusher:ping"
+PONG = "pusher:pong"
+SUBSCRIBE = "pusher:subscribe"
+UNSUBSCRIBE = "pusher:unsubscribe"
+SIGNIN = "pusher:signin"
+SUBSCRIPTION_SUCCEEDED = "pusher:subscription_succeeded"
+SUBSCRIPTION_ERROR = "pusher:subscription_error"
+SUBSCRIPTION_COUNT = "pusher:subscription_count"
+MEMBER_ADDED = "pusher:member_added"
+MEMBER_REMOVED = "pusher:member_removed"
+CACHE_MISS = "pusher:cache_miss"
+INTERNAL_PREFIX = "pusher_internal:"
+CLIENT_EVENT_PREFIX = "client-"
+
+
+class Event(NamedTuple):
+    """One decoded protocol message.
+
+    ``data`` is the JSON value of the payload (decoded once more when the payload
+    arrives as a JSON string), else the raw string. ``channel`` and ``user_id``
+    are None when the frame has none.
+    """
+
+    name: str
+    channel: str | None
+    data: Any
+    user_id: str | None = None
+
+
+def decode_data(raw: Any) -> Any:
+    """The payload as a JSON value when it is a JSON string, else unchanged."""
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def decode_frame(frame: str) -> Event:
+    """Decode one text frame; raise :class:`ProtocolError` when it is not a Pusher message."""
+    try:
+        message = json.loads(frame)
+    except ValueError as exc:
+        raise ProtocolError(f"frame is not JSON: {exc}", frame) from exc
+    if not isinstance(message, dict):
+        raise ProtocolError("frame is not a JSON object", frame)
+    name = message.get("event")
+    if not isinstance(name, str):
+        raise ProtocolError("frame has no event name", frame)
+    channel = message.get("channel")
+    user_id = message.get("user_id")
+    return Event(
+        name,
+        channel if isinstance(channel, str) else None,
+        decode_data(message.get("data")),
+        None if user_id is None else str(user_id),
+    )
+
+
+def encode_frame(event: str, data: Any, channel: str | None = None) -> str:
+    """Encode an outgoing message; ``data`` is sent as given (a JSON value)."""
+    message: dict[str, Any] = {"event": event, "data": data}
+    if channel is not None:
+        message["channel"] = channel
+    return json.dumps(message, separators=(",", ":"))
+
+
+def public_name(internal_event: str) -> str:
+    """``pusher_internal:member_added`` -> ``pusher:member_added``."""
+    return "pusher:" + internal_event[len(INTERNAL_PREFIX) :]
+
+
+class CloseAction(enum.Enum):
+    """What the connection does after the server closes it with a given code."""
+
+    RECONNECT_WITH_TLS = "tls"
+    REFUSED = "refused"
+    BACKOFF = "backoff"
+    RECONNECT_NOW = "now"
+
+
+def close_action(code: int | None) -> CloseAction:
+    """The reconnect policy of protocol 7 for a close code (None = no close frame)."""
+    if code is None or code < 4000:
+        return CloseAction.BACKOFF
+    if code == 4000:
+        return CloseAction.RECONNECT_WITH_TLS
+    if code < 4100:
+        return CloseAction.REFUSED
+    if code < 4200:
+        return CloseAction.BACKOFF
+    if code < 4300:
+        return CloseAction.RECONNECT_NOW
+    return CloseAction.REFUSED
+
+
+# ---- channel names ---------------------------------------------------------------
+
+MAX_CHANNEL_NAME_LENGTH = 164
+_CHANNEL_NAME = re.compile(r"^[A-Za-z0-9_\-=@,.;]+$")
+SERVER_TO_USER_PREFIX = "#server-to-user-"
+_PREFIXES = frozenset(
+    {
+        "private-",
+        "presence-",
+        "cache-",
+        "private-cache-",
+        "presence-cache-",
+        "private-encrypted-",
+        "private-encrypted-cache-",
+    }
+)
+
+
+class ChannelKind(enum.Enum):
+    """The channel families of protocol 7, told apart by name prefix."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
+    PRIVATE_ENCRYPTED = "private-encrypted"
+    PRESENCE = "presence"
+
+
+def channel_kind(name: str) -> ChannelKind:
+    """The family of a channel name (cache channels belong to the family they extend)."""
+    if name.startswith("private-encrypted-"):
+        return ChannelKind.PRIVATE_ENCRYPTED
+    if name.startswith("private-"):
+        return ChannelKind.PRIVATE
+    if name.startswith("presence-"):
+        return ChannelKind.PRESENCE
+    return ChannelKind.PUBLIC
+
+
+def validate_channel_name(name: object) -> str:
+    """Return ``name`` when it is a valid channel name, else raise ``ValueError`` saying why."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"channel name must be a non-empty string, got {name!r}")
+    if len(name) > MAX_CHANNEL_NAME_LENGTH:
+        raise ValueError(
+            f"channel name is {len(name)} characters long; the limit is {MAX_CHANNEL_NAME_LENGTH}"
+        )
+    if not _CHANNEL_NAME.match(name):
+        raise ValueError(
+            f"channel name {name!r} has characters outside A-Z a-z 0-9 _ - = @ , . ;"
+        )
+    if name in _PREFIXES:
+        raise ValueError(f"channel name {name!r} is only a prefix")
+    return name
