@@ -1,0 +1,7 @@
+"""``python -m rxpusher.server``: run a local Pusher Channels server."""
+
+import sys
+
+from .serve import main
+
+sys.exit(main())
