@@ -1,0 +1,148 @@
+"""Constructor validation and the WebSocket URL built from the options."""
+
+from __future__ import annotations
+
+import pytest
+
+import rxpusher
+from rxpusher import Pusher
+from rxpusher.testing import ScriptedServer
+
+from .support import record
+
+
+@pytest.mark.parametrize("key", [None, ""])
+def test_missing_or_empty_key_raises_value_error_before_any_io(key: object) -> None:
+    server = ScriptedServer()
+    with pytest.raises(ValueError):
+        Pusher(key, transport=server.transport)  # type: ignore[arg-type]
+    assert server.attempts == 0
+
+
+def test_unknown_option_raises_type_error_naming_it(make_pusher) -> None:
+    with pytest.raises(TypeError, match="clustr"):
+        make_pusher(clustr="eu")
+
+
+def test_unknown_option_suggests_the_close_match(make_pusher) -> None:
+    with pytest.raises(TypeError, match="cluster"):
+        make_pusher(clustr="eu")
+
+
+def test_unknown_option_is_rejected_before_any_io(server) -> None:
+    with pytest.raises(TypeError):
+        Pusher("key", transport=server.transport, bogus=1)
+    assert server.attempts == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["activity_timeout", "pong_timeout", "unavailable_timeout"]
+)
+@pytest.mark.parametrize("value", [0, -1])
+def test_non_positive_timeouts_raise_value_error(make_pusher, name: str, value: float) -> None:
+    with pytest.raises(ValueError, match=name):
+        make_pusher(**{name: value})
+
+
+def test_reconnect_must_be_a_backoff(make_pusher) -> None:
+    with pytest.raises(TypeError):
+        make_pusher(reconnect=5)
+
+
+def test_channel_data_without_user_id_raises_value_error(make_pusher) -> None:
+    with pytest.raises(ValueError, match="user_id"):
+        make_pusher(secret="s", channel_data={"user_info": {}})
+
+
+def test_encrypted_and_use_tls_disagreeing_raise_value_error(make_pusher) -> None:
+    with pytest.raises(ValueError):
+        make_pusher(use_tls=True, encrypted=False)
+
+
+def test_auto_connect_opens_a_transport_in_the_constructor(make_pusher, server) -> None:
+    make_pusher()
+    assert server.attempts == 1
+
+
+def test_auto_connect_false_opens_nothing_until_connect(make_pusher, server) -> None:
+    p = make_pusher(auto_connect=False)
+    assert server.attempts == 0
+    assert p.connection_state == "initialized"
+    p.connect()
+    assert server.attempts == 1
+    assert p.connection_state == "connecting"
+
+
+def test_key_property_is_the_app_key(make_pusher) -> None:
+    assert make_pusher(key="abc").key == "abc"
+
+
+def test_public_names_are_importable_from_the_package() -> None:
+    for name in ("Pusher", "Channel", "Event", "Member", "Members", "Backoff", "PusherError",
+                 "SubscriptionError", "ConnectionRefused", "ProtocolError", "ObserverError"):
+        assert hasattr(rxpusher, name), name
+
+
+def test_every_exception_derives_from_pusher_error() -> None:
+    for exc in (rxpusher.SubscriptionError, rxpusher.ConnectionRefused, rxpusher.ProtocolError,
+                rxpusher.ObserverError, rxpusher.ServerError, rxpusher.AuthenticationError):
+        assert issubclass(exc, rxpusher.PusherError)
+
+
+# ---- URL ------------------------------------------------------------------------------
+
+def url_of(make_pusher, server, **options) -> str:
+    make_pusher(key="app-key", **options)
+    url = server.current.url
+    assert url is not None
+    return url
+
+
+def test_default_url_is_tls_on_the_mt1_cluster_with_protocol_7(make_pusher, server) -> None:
+    url = url_of(make_pusher, server)
+    assert url.startswith("wss://ws-mt1.pusher.com:443/app/app-key?")
+    assert "protocol=7" in url
+    assert "client=python-rxpusher" in url
+    assert f"version={rxpusher.__version__}" in url
+
+
+def test_cluster_picks_the_host(make_pusher, server) -> None:
+    assert url_of(make_pusher, server, cluster="eu").startswith("wss://ws-eu.pusher.com:443/app/app-key?")
+
+
+def test_host_overrides_cluster(make_pusher, server) -> None:
+    url = url_of(make_pusher, server, cluster="eu", host="ws.example.org")
+    assert url.startswith("wss://ws.example.org:443/app/app-key?")
+
+
+def test_use_tls_false_uses_ws_and_ws_port(make_pusher, server) -> None:
+    url = url_of(make_pusher, server, host="localhost", use_tls=False, ws_port=6001, wss_port=6002)
+    assert url.startswith("ws://localhost:6001/app/app-key?")
+
+
+def test_use_tls_true_uses_wss_port(make_pusher, server) -> None:
+    url = url_of(make_pusher, server, host="localhost", use_tls=True, ws_port=6001, wss_port=6002)
+    assert url.startswith("wss://localhost:6002/app/app-key?")
+
+
+def test_encrypted_is_an_alias_of_use_tls(make_pusher, server) -> None:
+    url = url_of(make_pusher, server, host="localhost", encrypted=False, ws_port=6001)
+    assert url.startswith("ws://localhost:6001/app/app-key?")
+
+
+@pytest.mark.parametrize("path", ["/prefix", "prefix", "/prefix/", "prefix/"])
+def test_path_is_a_prefix_before_app_key(make_pusher, server, path: str) -> None:
+    url = url_of(make_pusher, server, host="h", use_tls=False, path=path)
+    assert url.startswith("ws://h:80/prefix/app/app-key?")
+
+
+def test_empty_path_adds_nothing(make_pusher, server) -> None:
+    url = url_of(make_pusher, server, host="h", use_tls=False, path="")
+    assert url.startswith("ws://h:80/app/app-key?")
+
+
+def test_state_starts_initialized_with_no_socket_id(make_pusher) -> None:
+    p = make_pusher(auto_connect=False)
+    states = record(p.state)
+    assert states.items == ["initialized"]
+    assert p.socket_id is None
