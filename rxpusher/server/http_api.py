@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from . import channels as names
-from .hub import Hub
 from .httpwire import HttpRequest
+from .hub import Hub
 from .signatures import body_md5, matches, request_signature
 
 MAX_CHANNELS = 100

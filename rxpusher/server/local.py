@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from .app import App
 from .server import PusherServer
@@ -35,7 +35,7 @@ class LocalServer:
 
     # lifecycle
 
-    def start(self) -> LocalServer:
+    def start(self) -> Self:
         """Start the loop thread and listen; returns self once connections are accepted."""
         if self._thread is not None:
             raise RuntimeError("the server is already running")
@@ -60,7 +60,7 @@ class LocalServer:
         finally:
             self._end_loop()
 
-    def __enter__(self) -> LocalServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pusher
 import pytest
-
 from raw_pusher_client import RawClient
+
 from rxpusher.server import LocalServer, channel_auth
 
 UNAUTHORIZED = {"type": "AuthError", "error": "The connection is unauthorized.", "status": 401}

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 import websocket
-
 from raw_pusher_client import RawClient
+
 from rxpusher.server import LocalServer
 
 

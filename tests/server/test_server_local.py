@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pusher
 import pytest
-
 from raw_pusher_client import RawClient
+
+import rxpusher.server
 from rxpusher.server import LocalServer, main
 
-ROOT = Path(__file__).resolve().parents[2]
+#: Where the tested ``rxpusher`` is imported from, for the subprocesses.
+IMPORT_ROOT = Path(rxpusher.server.__file__).parents[2]
 
 
 def server_threads() -> list[threading.Thread]:
@@ -69,24 +71,21 @@ def test_misuse_is_reported() -> None:
     server = LocalServer()
     with pytest.raises(RuntimeError):
         server.socket_ids()
-    with server:
-        with pytest.raises(RuntimeError):
-            server.start()
+    with server, pytest.raises(RuntimeError):
+        server.start()
     with pytest.raises(RuntimeError):
         server.trigger("c", "e", "d")
 
 
 def test_port_in_use_fails_cleanly() -> None:
-    with LocalServer() as first:
-        with pytest.raises(OSError):
-            LocalServer(port=first.port).start()
+    with LocalServer() as first, pytest.raises(OSError):
+        LocalServer(port=first.port).start()
     assert not server_threads()
 
 
 def test_wait_for_times_out() -> None:
-    with LocalServer() as server:
-        with pytest.raises(TimeoutError):
-            server.wait_for(lambda: False, timeout=0.05)
+    with LocalServer() as server, pytest.raises(TimeoutError):
+        server.wait_for(lambda: False, timeout=0.05)
 
 
 def test_pytest_plugin_provides_the_fixture(tmp_path: Path) -> None:
@@ -98,7 +97,7 @@ def test_pytest_plugin_provides_the_fixture(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "rxpusher.server.pytest_plugin",
          "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
         env=_env())
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -145,4 +144,5 @@ def _free_port() -> int:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    path = os.pathsep.join(filter(None, [str(IMPORT_ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}

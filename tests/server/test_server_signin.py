@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import pusher
 import websocket
-
 from raw_pusher_client import RawClient
 
 
