@@ -21,7 +21,7 @@ from reactivex.testing import TestScheduler
 import rxpusher
 from rxpusher.testing import ScriptedServer
 
-from .support import SOCKET_ID
+from .support import SOCKET_ID, AuthEndpoint
 
 
 @pytest.fixture
@@ -56,3 +56,10 @@ def pusher(make_pusher: Callable[..., rxpusher.Pusher], server: ScriptedServer) 
     client = make_pusher()
     server.handshake(socket_id=SOCKET_ID)
     return client
+
+
+@pytest.fixture
+def auth_endpoint() -> Iterator[AuthEndpoint]:
+    endpoint = AuthEndpoint()
+    yield endpoint
+    endpoint.stop()
