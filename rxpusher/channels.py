@@ -19,7 +19,8 @@ from reactivex.disposable import Disposable
 from . import protocol
 from ._internal.bindings import Bindings
 from ._internal.hub import ReplayHub
-from .auth import Authorization, ChannelAuthorizer
+from . import encryption
+from .auth import Authorization, Authorizer
 from .exceptions import PusherError, SubscriptionError
 from .presence import Member, Members, Roster
 from .protocol import ChannelKind, Event
@@ -46,7 +47,7 @@ class ChannelHost(Protocol):
     lock: threading.RLock
     router: Router
     connection: Connection
-    authorizer: ChannelAuthorizer
+    authorizer: Authorizer
 
     def report(self, error: BaseException) -> None: ...
 
@@ -74,6 +75,11 @@ class Channel:
         self._state: ReplayHub[str] = ReplayHub(UNSUBSCRIBED, host.report, host.lock)
         self._roster = Roster() if self.kind is ChannelKind.PRESENCE else None
         self._bindings = Bindings(host.lock)
+        self._shared_secret: bytes | None = None
+        self._key_fresh = False
+        self._rotation: list[Event] | None = None
+        if self.kind is ChannelKind.PRIVATE_ENCRYPTED:
+            encryption.require_nacl()
 
     def __repr__(self) -> str:
         return f"<Channel {self.name!r} {self._state.value}>"
@@ -152,6 +158,8 @@ class Channel:
         :class:`PusherError` when the channel is not subscribed."""
         if not isinstance(event, str) or not event.startswith(protocol.CLIENT_EVENT_PREFIX):
             raise ValueError(f"client event names start with 'client-', got {event!r}")
+        if self.kind is ChannelKind.PRIVATE_ENCRYPTED:
+            raise ValueError("client events cannot be sent on encrypted channels")
         if self.kind not in (ChannelKind.PRIVATE, ChannelKind.PRESENCE):
             raise ValueError(
                 f"client events can only be sent on private- and presence- channels, not {self.name!r}"
@@ -269,6 +277,9 @@ class Channel:
             payload["channel_data"] = authorization.channel_data
             if self._roster is not None:
                 self._roster.set_me(authorization.channel_data)
+        if self.kind is ChannelKind.PRIVATE_ENCRYPTED:
+            self._shared_secret = authorization.shared_secret
+            self._key_fresh = False
         if self._host.connection.send(protocol.encode_frame(protocol.SUBSCRIBE, payload)):
             self._subscribed_on = socket_id
 
@@ -378,6 +389,65 @@ class Channel:
                 self._host.report(exc)
         self._bindings.unbind()
         self._state.complete()
+
+    # ---- encrypted channels -----------------------------------------------------------------
+
+    def _decrypt(self, event: Event) -> Event | None:
+        """The event with its data decrypted, or None when it is held or dropped (reader thread).
+
+        A payload that does not open triggers one re-authorization (the key may have
+        rotated); events arriving meanwhile wait for the new key, in order. If the new
+        key fails too, the event is dropped and a DecryptionError reported."""
+        key = self._shared_secret
+        if key is not None and self._rotation is None:
+            try:
+                data = encryption.decrypt(key, event.data)
+            except ValueError as exc:
+                problem = str(exc)
+            else:
+                self._key_fresh = False
+                return event._replace(data=data)
+        else:
+            problem = "no key for this channel"
+        with self._host.lock:
+            if self._rotation is not None:
+                self._rotation.append(event)
+                return None
+            socket_id = self._host.connection.socket_id
+            if self._key_fresh or socket_id is None:
+                drop = True
+            else:
+                drop = False
+                self._rotation = [event]
+                generation = self._generation
+        if drop:
+            self._host.report(encryption.DecryptionError(self.name, event.name, problem))
+            return None
+        self._host.authorizer.authorize(
+            self.name, socket_id, lambda outcome: self._on_rotated(generation, outcome)
+        )
+        return None
+
+    def _on_rotated(self, generation: int, outcome: Any) -> None:
+        """Re-authorization after a failed decryption came back: retry the held events."""
+        with self._host.lock:
+            held, self._rotation = self._rotation or [], None
+            if generation == self._generation and isinstance(outcome, Authorization):
+                self._shared_secret = outcome.shared_secret
+            self._key_fresh = True
+            key = self._shared_secret
+        if isinstance(outcome, SubscriptionError):
+            self._host.report(outcome)
+        for event in held:
+            try:
+                if key is None:
+                    raise ValueError("no key for this channel")
+                data = encryption.decrypt(key, event.data)
+            except ValueError as exc:
+                self._host.report(encryption.DecryptionError(self.name, event.name, str(exc)))
+                continue
+            self._key_fresh = False
+            self._host.router.dispatch(event._replace(data=data))
 
     def _presence_roster(self) -> Roster:
         if self._roster is None:

@@ -17,13 +17,14 @@ from reactivex.scheduler import EventLoopScheduler
 from . import protocol
 from ._internal.bindings import Bindings
 from ._internal.hub import Hub
-from .auth import ChannelAuthorizer
+from .auth import Authorizer
 from .channels import Channel
 from .connection import Connection
 from .exceptions import ConnectionRefused, ObserverError, PusherError
 from .options import Options
 from .protocol import Event
 from .router import ANY_EVENT, GLOBAL, Router, Sink
+from .user import SIGNIN_SUCCESS, USER_ROUTE, WATCHLIST_EVENTS, User
 
 __all__ = ["Pusher"]
 
@@ -50,10 +51,12 @@ class Pusher:
         scheduler = self._options.timer_scheduler
         if scheduler is None:
             scheduler = self._owned_scheduler = EventLoopScheduler(self._timer_thread_factory)
-        self.authorizer = ChannelAuthorizer(self._options)
+        self.authorizer = Authorizer(self._options)
         self._channels: dict[str, Channel] = {}
         self._bindings = Bindings(self.lock)
         self.connection = Connection(self._options, self, self.lock, scheduler, self.report)
+        self.user = User(self)
+        """The signed-in user (see :meth:`signin`): ``user.events(name)``, ``user.watchlist``."""
         if self._options.auto_connect:
             self.connect()
 
@@ -113,6 +116,16 @@ class Pusher:
         """Close the socket and do not reconnect until :meth:`connect`."""
         self.connection.disconnect()
 
+    def reconnect(self) -> None:
+        """Drop the current socket and connect again at once (channels resubscribe)."""
+        self.connection.reconnect()
+
+    def signin(self) -> None:
+        """Sign the user in now (once connected) and after every reconnect, with
+        ``user_auth_endpoint``, ``user_authorizer`` or ``secret`` + ``user_data``.
+        Failures are reported on ``errors`` as :class:`AuthenticationError`."""
+        self.user._signin()
+
     def ping(self) -> None:
         """Check the connection now: reconnect unless something arrives within pong_timeout."""
         self.connection.ping()
@@ -131,6 +144,7 @@ class Pusher:
         for channel in channels:
             channel._complete()
         self._complete_global_streams()
+        self.user._complete()
         self._bindings.unbind()
         self._errors.complete()
         if self._owned_scheduler is not None:
@@ -247,15 +261,19 @@ class Pusher:
     # ---- ConnectionHandler ---------------------------------------------------------------
 
     def on_connected(self, socket_id: str) -> None:
-        """Resubscribe every active channel on the new socket (re-authorizing private ones)."""
-        for channel in list(self._channels.values()):
-            if channel.active:
-                channel._subscribe_now()
+        """Resubscribe every active channel on the new socket (re-authorizing private ones,
+        in one batch request with ``auth_batch``) and sign in again."""
+        with self.authorizer.batch():
+            for channel in list(self._channels.values()):
+                if channel.active:
+                    channel._subscribe_now()
+        self.user._on_connected(socket_id)
 
     def on_connection_lost(self) -> None:
         """Every channel waits for the next connection."""
         for channel in list(self._channels.values()):
             channel._on_connection_lost()
+        self.user._on_connection_lost()
 
     def on_refused(self, error: ConnectionRefused) -> None:
         """Error every channel stream and every global ``events`` stream."""
@@ -274,6 +292,21 @@ class Pusher:
         """Route one decoded event (reader thread)."""
         name = event.name
         channel_name = event.channel
+        if channel_name is not None and channel_name.startswith(protocol.SERVER_TO_USER_PREFIX):
+            if not name.startswith(protocol.INTERNAL_PREFIX):
+                self.router.dispatch(event, route=USER_ROUTE)
+            return
+        if channel_name is None:
+            if name == WATCHLIST_EVENTS:
+                self.user._on_watchlist(event.data)
+            elif name == SIGNIN_SUCCESS:
+                self.user._on_signin_success(event.data)
+        elif channel_name.startswith("private-encrypted-") and not name.startswith("pusher"):
+            encrypted = self._channels.get(channel_name)
+            decrypted = encrypted._decrypt(event) if encrypted is not None else None
+            if decrypted is None:
+                return
+            event = decrypted
         if name.startswith(protocol.INTERNAL_PREFIX):
             channel = self._channels.get(channel_name) if channel_name else None
             if channel is not None:

@@ -97,7 +97,7 @@ class Connection:
         self._scheduler = scheduler
         self._report = report
         self._transport_factory: Callable[[], Transport] = options.transport or (
-            lambda: WebSocketTransport(options.connect_timeout)
+            lambda: WebSocketTransport.from_options(options)
         )
         self.frames: Hub[str] = Hub(report)
         self.messages: Hub[Event] = Hub(report)
@@ -109,6 +109,7 @@ class Connection:
         self._attempt = 0
         self._failures = 0
         self._use_tls = options.use_tls
+        self._host_index = 0
         self._wanted = False
         self._closed = False
         self._last_activity: datetime = scheduler.now
@@ -123,7 +124,7 @@ class Connection:
     @property
     def url(self) -> str:
         """The URL the next attempt connects to."""
-        return self._options.url(self._use_tls)
+        return self._options.url(self._use_tls, self._host_index)
 
     def connect(self) -> None:
         """Start connecting unless already connected or connecting."""
@@ -174,6 +175,21 @@ class Connection:
             error.__cause__ = exc
             self._report(error)
             return False
+
+    def reconnect(self) -> None:
+        """Drop the current socket (if any) and connect again at once."""
+        with self._lock:
+            if self._closed:
+                raise PusherError("this Pusher client is closed; create a new one")
+            self._wanted = True
+            self._retry.disposable = Disposable()
+            if self._transport is not None:
+                self._drop_transport(1000)
+                self._connection_lost(4200, "reconnect requested")
+            else:
+                self._failures = 0
+                self._enter_connecting()
+                self._open()
 
     def ping(self) -> None:
         """Send ``pusher:ping`` now and reconnect unless something arrives within pong_timeout."""
@@ -294,6 +310,8 @@ class Connection:
         self._last_error_code = None
         log.info("connection closed (%s) %s", code, reason)
         was_connected = self.state.value == CONNECTED
+        if not was_connected and len(self._options.hosts) > 1:
+            self._host_index += 1  # fail over to the next host
         self.socket_id = None
         self._liveness.disposable = Disposable()
         if was_connected:
@@ -358,7 +376,7 @@ class Connection:
         with self._lock:
             if self.state.value != CONNECTED or self._ping_sent_at is None:
                 return
-            if self._last_activity > self._ping_sent_at:
+            if self._last_activity >= self._ping_sent_at:
                 idle = (self._scheduler.now - self._last_activity).total_seconds()
                 self._schedule_activity_check(max(0.0, self.activity_timeout - idle))
                 return

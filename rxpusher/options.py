@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ssl
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from .protocol import PROTOCOL_VERSION
 from .retry import Backoff
 
 ChannelAuthorizer = Callable[[str, str], Mapping[str, Any]]
+BatchAuthorizer = Callable[[str, list[str]], Mapping[str, Mapping[str, Any]]]
 UserAuthorizer = Callable[[str], Mapping[str, Any]]
 
 CLIENT_NAME = "python-rxpusher"
@@ -31,7 +33,7 @@ class Options:
 
     key: str
     cluster: str = "mt1"
-    host: str | None = None
+    host: str | tuple[str, ...] | None = None
     ws_port: int = 80
     wss_port: int = 443
     use_tls: bool = True
@@ -43,9 +45,14 @@ class Options:
     auth_endpoint: str | None = None
     auth: Mapping[str, Any] | None = None
     authorizer: ChannelAuthorizer | None = None
+    auth_batch: bool = False
+    batch_authorizer: BatchAuthorizer | None = None
     user_auth_endpoint: str | None = None
     user_authorizer: UserAuthorizer | None = None
     auth_timeout: float = 10.0
+    ssl_context: ssl.SSLContext | None = None
+    ca_bundle: str | None = None
+    proxy: str | None = None
     activity_timeout: float = 120.0
     pong_timeout: float = 30.0
     unavailable_timeout: float = 10.0
@@ -72,6 +79,11 @@ class Options:
                 close = difflib.get_close_matches(name, sorted(known), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise TypeError(f"Pusher() got an unknown option {name!r}{hint}")
+        if isinstance(kwargs.get("host"), (list, tuple)):
+            kwargs = dict(kwargs)
+            kwargs["host"] = tuple(kwargs["host"])
+            if not kwargs["host"]:
+                raise ValueError("host must be a host name or a non-empty list of them")
         options = cls(key=key, **kwargs)
         options._validate()
         return options
@@ -88,11 +100,24 @@ class Options:
             raise TypeError("auth must be a dict with params, headers, username, password")
         if self.channel_data is not None and "user_id" not in self.channel_data:
             raise ValueError("channel_data needs a user_id")
+        if self.ssl_context is not None and not isinstance(self.ssl_context, ssl.SSLContext):
+            raise TypeError("ssl_context must be an ssl.SSLContext")
+        if self.proxy is not None and "://" not in self.proxy:
+            raise ValueError("proxy must be a URL such as http://host:3128 or socks5://host:1080")
 
-    def url(self, use_tls: bool | None = None) -> str:
-        """The WebSocket URL; ``use_tls`` overrides the option (close code 4000 forces TLS)."""
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The WebSocket hosts, tried in turn when an attempt fails."""
+        if self.host is None:
+            return (f"ws-{self.cluster}.pusher.com",)
+        return (self.host,) if isinstance(self.host, str) else self.host
+
+    def url(self, use_tls: bool | None = None, host_index: int = 0) -> str:
+        """The WebSocket URL; ``use_tls`` overrides the option (close code 4000 forces TLS),
+        ``host_index`` picks one of several hosts."""
         tls = self.use_tls if use_tls is None else use_tls
-        host = self.host or f"ws-{self.cluster}.pusher.com"
+        hosts = self.hosts
+        host = hosts[host_index % len(hosts)]
         port = self.wss_port if tls else self.ws_port
         path = self.path.rstrip("/")
         if path and not path.startswith("/"):

@@ -89,11 +89,13 @@ class Router:
         with self._lock:
             return list(self._routes)
 
-    def dispatch(self, event: Event, channel_only: bool = False) -> None:
-        """Deliver ``event`` to its channel's sinks and, unless ``channel_only``, the global ones."""
+    def dispatch(self, event: Event, channel_only: bool = False, route: str | None = None) -> None:
+        """Deliver ``event`` to its channel's sinks (or those of ``route``) and, unless
+        ``channel_only``, to the global ones."""
         routes = self._routes
-        if event.channel is not None:
-            by_key = routes.get(event.channel)
+        route = event.channel if route is None else route
+        if route is not None:
+            by_key = routes.get(route)
             if by_key:
                 self._deliver(by_key.get(event.name), event)
                 self._deliver(by_key.get(ANY_EVENT), event)

@@ -11,9 +11,13 @@ import logging
 import ssl
 import struct
 import threading
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 import websocket
+
+if TYPE_CHECKING:
+    from .options import Options
 
 log = logging.getLogger("rxpusher")
 
@@ -53,8 +57,14 @@ class Transport(Protocol):
 class WebSocketTransport:
     """A websocket-client socket read by one daemon thread."""
 
-    def __init__(self, connect_timeout: float = 10.0, sslopt: dict[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        connect_timeout: float = 10.0,
+        sslopt: dict[str, Any] | None = None,
+        connect_options: dict[str, Any] | None = None,
+    ) -> None:
         self._connect_timeout = connect_timeout
+        self._connect_options = connect_options or {}
         self._ws = websocket.WebSocket(
             enable_multithread=True,
             skip_utf8_validation=True,  # json.loads validates the text anyway
@@ -62,6 +72,21 @@ class WebSocketTransport:
         )
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_options(cls, options: Options) -> WebSocketTransport:
+        """A transport with the client's timeout, TLS and proxy options."""
+        sslopt: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED}
+        if options.ssl_context is not None:
+            sslopt = {"context": options.ssl_context}
+        elif options.ca_bundle:
+            sslopt["ca_certs"] = options.ca_bundle
+        return cls(options.connect_timeout, sslopt, proxy_options(options.proxy))
+
+    @property
+    def alive(self) -> bool:
+        """True while the reader thread runs."""
+        return self._thread is not None and self._thread.is_alive()
 
     def open(self, url: str, listener: TransportListener) -> None:
         self._thread = threading.Thread(
@@ -95,7 +120,7 @@ class WebSocketTransport:
         reason = ""
         try:
             try:
-                ws.connect(url, timeout=self._connect_timeout)
+                ws.connect(url, timeout=self._connect_timeout, **self._connect_options)
             except Exception as exc:  # noqa: BLE001 - any failure to connect is a failed attempt
                 reason = f"{type(exc).__name__}: {exc}"
                 return
@@ -125,6 +150,25 @@ class WebSocketTransport:
             if not self._closed.is_set():
                 self._closed.set()
                 listener.on_close(code, reason)
+
+
+def proxy_options(proxy: str | None) -> dict[str, Any]:
+    """websocket-client's proxy arguments for ``http://``, ``socks4://``, ``socks5://`` and
+    ``socks5h://`` URLs (with optional ``user:password@``)."""
+    if not proxy:
+        return {}
+    parts = urlsplit(proxy)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https", "socks4", "socks4a", "socks5", "socks5h"):
+        raise ValueError(f"unsupported proxy scheme {scheme!r}")
+    result: dict[str, Any] = {
+        "http_proxy_host": parts.hostname,
+        "http_proxy_port": parts.port or (1080 if scheme.startswith("socks") else 8080),
+        "proxy_type": "http" if scheme == "https" else scheme,
+    }
+    if parts.username:
+        result["http_proxy_auth"] = (parts.username, parts.password or "")
+    return result
 
 
 def _parse_close(payload: bytes) -> tuple[int | None, str]:
