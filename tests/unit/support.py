@@ -111,7 +111,8 @@ class AuthEndpoint:
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/pusher/auth"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="test-auth-endpoint",
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,),
+                                        name="test-auth-endpoint",
                                          daemon=True)
         self._thread.start()
 
