@@ -113,7 +113,8 @@ class Connection:
         self._wanted = False
         self._closed = False
         self._last_activity: datetime = scheduler.now
-        self._ping_sent_at: datetime | None = None
+        self._inbound = 0  # frames seen, so a pong at the ping's own instant still counts
+        self._inbound_at_ping: int | None = None
         self._last_error_code: int | None = None
         self._liveness = SerialDisposable()
         self._retry = SerialDisposable()
@@ -240,11 +241,13 @@ class Connection:
     def _on_activity(self, attempt: int) -> None:
         if attempt == self._attempt:
             self._last_activity = self._scheduler.now
+            self._inbound += 1
 
     def _on_frame(self, attempt: int, text: str) -> None:
         if attempt != self._attempt:
             return
         self._last_activity = self._scheduler.now
+        self._inbound += 1
         log.debug("recv %s", text)
         self.frames.emit(text)
         try:
@@ -365,7 +368,7 @@ class Connection:
                 self._send_ping()
 
     def _send_ping(self) -> None:
-        self._ping_sent_at = self._scheduler.now
+        self._inbound_at_ping = self._inbound
         log.debug("idle: sending pusher:ping")
         self.send(protocol.encode_frame(protocol.PING, {}))
         self._liveness.disposable = self._scheduler.schedule_relative(
@@ -374,9 +377,9 @@ class Connection:
 
     def _check_pong(self, scheduler: abc.SchedulerBase, state: Any = None) -> None:
         with self._lock:
-            if self.state.value != CONNECTED or self._ping_sent_at is None:
+            if self.state.value != CONNECTED or self._inbound_at_ping is None:
                 return
-            if self._last_activity >= self._ping_sent_at:
+            if self._inbound != self._inbound_at_ping:
                 idle = (self._scheduler.now - self._last_activity).total_seconds()
                 self._schedule_activity_check(max(0.0, self.activity_timeout - idle))
                 return
