@@ -1,0 +1,116 @@
+"""Benchmark: items/s from a producer thread into an asyncio consumer.
+
+Compares ``rxpusher.aio.aiter`` (one ``call_soon_threadsafe`` wake-up per burst) with the
+naive bridge that hops every item onto the loop (``loop.call_soon_threadsafe(queue.put_nowait,
+item)`` per item, consumed with ``await queue.get()``). The producer is a thread emitting on a
+``reactivex`` Subject, as rxpusher's reader thread does.
+
+Run:   python bench/aio_bridge.py [--items 200000] [--repeat 3] [--burst 0] [--json]
+
+``--burst N`` makes the producer emit N items then yield the GIL briefly (frames arrive in
+bursts from a socket); 0 (the default) emits back to back. Prints items/s for both bridges
+and the ratio aiter / naive; exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from reactivex.subject import Subject
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+
+from rxpusher.aio import aiter  # noqa: E402
+
+
+def _producer(subject: Subject[int], items: int, burst: int) -> Callable[[], None]:
+    def produce() -> None:
+        for i in range(items):
+            subject.on_next(i)
+            if burst and i % burst == burst - 1:
+                time.sleep(0)
+        subject.on_completed()
+
+    return produce
+
+
+async def run_aiter(items: int, burst: int) -> tuple[float, int]:
+    """Seconds to deliver ``items`` through ``aiter``, and the wake-ups it scheduled."""
+    subject: Subject[int] = Subject()
+    received = 0
+    stream = aiter(subject, maxsize=None)
+    thread = threading.Thread(target=_producer(subject, items, burst))
+    start = time.perf_counter()
+    thread.start()
+    async for _ in stream:
+        received += 1
+    elapsed = time.perf_counter() - start
+    thread.join()
+    assert received == items, received
+    return elapsed, stream.wakeups
+
+
+async def run_naive(items: int, burst: int) -> tuple[float, int]:
+    """Seconds to deliver ``items`` with one ``call_soon_threadsafe`` per item."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[int | None] = asyncio.Queue()
+    subject: Subject[int] = Subject()
+    subject.subscribe(lambda item: loop.call_soon_threadsafe(queue.put_nowait, item),
+                      on_completed=lambda: loop.call_soon_threadsafe(queue.put_nowait, None))
+    thread = threading.Thread(target=_producer(subject, items, burst))
+    received = 0
+    start = time.perf_counter()
+    thread.start()
+    while await queue.get() is not None:
+        received += 1
+    elapsed = time.perf_counter() - start
+    thread.join()
+    assert received == items, received
+    return elapsed, items + 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
+    parser.add_argument("--burst", type=int, default=0, help="yield the GIL every N items")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+
+    best: dict[str, tuple[float, int]] = {}
+    for _ in range(args.repeat):
+        for name, bench in (("aiter", run_aiter), ("naive", run_naive)):
+            result = asyncio.run(bench(args.items, args.burst))
+            if name not in best or result[0] < best[name][0]:
+                best[name] = result
+    rates = {name: args.items / seconds for name, (seconds, _) in best.items()}
+    ratio = rates["aiter"] / rates["naive"]
+    if args.json:
+        print(json.dumps({
+            "items": args.items,
+            "burst": args.burst,
+            "aiter_items_per_s": round(rates["aiter"]),
+            "naive_items_per_s": round(rates["naive"]),
+            "aiter_wakeups": best["aiter"][1],
+            "naive_wakeups": best["naive"][1],
+            "ratio": round(ratio, 2),
+        }))
+    else:
+        print(f"items: {args.items}  (best of {args.repeat}, burst={args.burst or 'none'})")
+        print(f"aiter (one wake-up per burst): {rates['aiter']:>12,.0f} items/s"
+              f"  {best['aiter'][1]:>8,} wake-ups")
+        print(f"naive call_soon_threadsafe:    {rates['naive']:>12,.0f} items/s"
+              f"  {best['naive'][1]:>8,} wake-ups")
+        print(f"ratio aiter/naive: {ratio:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
