@@ -184,13 +184,15 @@ class Connection:
                 raise PusherError("this Pusher client is closed; create a new one")
             self._wanted = True
             self._retry.disposable = Disposable()
-            if self._transport is not None:
-                self._drop_transport(1000)
-                self._connection_lost(4200, "reconnect requested")
-            else:
-                self._failures = 0
-                self._enter_connecting()
-                self._open()
+            self._liveness.disposable = Disposable()
+            was_connected = self.state.value == CONNECTED
+            self._drop_transport(1000)
+            self.socket_id = None
+            if was_connected:
+                self._handler.on_connection_lost()
+            self._failures = 0
+            self._enter_connecting()
+            self._open()
 
     def ping(self) -> None:
         """Send ``pusher:ping`` now and reconnect unless something arrives within pong_timeout."""

@@ -1,0 +1,41 @@
+"""pusher.reconnect() and failover across a list of hosts."""
+
+from __future__ import annotations
+
+from .support import record
+
+
+def test_reconnect_drops_the_socket_and_connects_again_at_once(make_pusher, server) -> None:
+    pusher = make_pusher()
+    server.handshake(socket_id="1.1")
+    pusher.subscribe("news")
+    server.succeed("news")
+    first = server.current
+    pusher.reconnect()
+    assert first.closed_with == 1000
+    assert server.attempts == 2 and pusher.connection_state == "connecting"
+    server.handshake(socket_id="2.2")
+    assert pusher.socket_id == "2.2"
+    assert server.current.sent[-1] == {"event": "pusher:subscribe", "data": {"channel": "news"}}
+
+
+def test_hosts_are_tried_in_turn_when_attempts_fail(make_pusher, server, sched) -> None:
+    pusher = make_pusher(host=["a.example", "b.example"], use_tls=False)
+    states = record(pusher.state)
+    assert server.current.url.startswith("ws://a.example:80/app/key")
+    server.current.drop(None, "refused")
+    sched.advance_by(1)
+    assert server.current.url.startswith("ws://b.example:80/app/key")
+    server.current.drop(None, "refused")
+    sched.advance_by(2)
+    assert server.current.url.startswith("ws://a.example:80/")
+    server.handshake()
+    assert states.items[-1] == "connected"
+
+
+def test_an_established_connection_that_drops_stays_on_its_host(make_pusher, server, sched) -> None:
+    make_pusher(host=["a.example", "b.example"], use_tls=False)
+    server.handshake()
+    server.current.drop(1006)
+    sched.advance_by(1)
+    assert server.current.url.startswith("ws://a.example:80/")
