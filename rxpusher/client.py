@@ -238,9 +238,19 @@ class Pusher:
     # ---- plumbing shared with channels ---------------------------------------------------
 
     def deliver_on(self, observable: Observable[Any]) -> Observable[Any]:
-        """Move deliveries to the ``scheduler`` option, when there is one."""
+        """Move deliveries to the ``scheduler`` option, when there is one, keeping observers
+        isolated there too: an exception goes to ``errors``, not into the scheduler."""
         scheduler = self._options.scheduler
-        return observable if scheduler is None else observable.pipe(ops.observe_on(scheduler))
+        if scheduler is None:
+            return observable
+        moved = observable.pipe(ops.observe_on(scheduler))
+
+        def subscribe(
+            observer: abc.ObserverBase[Any], _: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            return moved.subscribe(_IsolatedObserver(observer, self.report))
+
+        return reactivex.create(subscribe)
 
     def report(self, error: BaseException) -> None:
         """Put a problem on ``errors``; exceptions from observers are wrapped in ObserverError."""
@@ -323,6 +333,32 @@ class Pusher:
             channel = self._channels.get(channel_name)
             if channel is not None:
                 channel._on_subscription_error(event)
+
+
+class _IsolatedObserver(abc.ObserverBase[Any]):
+    """Forwards to ``observer``; what it raises is reported instead of propagated."""
+
+    def __init__(self, observer: abc.ObserverBase[Any], report: Callable[[BaseException], None]) -> None:
+        self._observer = observer
+        self._report = report
+
+    def on_next(self, value: Any) -> None:
+        try:
+            self._observer.on_next(value)
+        except Exception as exc:  # noqa: BLE001
+            self._report(exc)
+
+    def on_error(self, error: Exception) -> None:
+        try:
+            self._observer.on_error(error)
+        except Exception as exc:  # noqa: BLE001
+            self._report(exc)
+
+    def on_completed(self) -> None:
+        try:
+            self._observer.on_completed()
+        except Exception as exc:  # noqa: BLE001
+            self._report(exc)
 
 
 def _log_observer_failure(error: BaseException) -> None:
