@@ -480,7 +480,10 @@ class AuthServer:
         self.port = int(self.httpd.server_address[1])
         self.url = f"http://{HOST}:{self.port}/pusher/auth"
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, name="test-auth-server", daemon=True
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="test-auth-server",
+            daemon=True,
         )
         self._thread.start()
 

@@ -252,3 +252,27 @@ def test_disconnect_then_connect_resubscribes(make_pusher, soketi, unique):
     soketi.sdk.trigger(name, "e", "after reconnect")
     assert events.wait_count(1) == ["after reconnect"]
     assert events.error is None and not events.completed
+
+
+def test_a_raising_observer_does_not_stop_delivery(make_pusher, soketi, unique):
+    name = unique("isolation")
+    pusher = make_pusher()
+    errors = Collector("errors")
+    errors.subscribe_to(pusher.errors)
+    boom = RuntimeError("observer blew up")
+
+    def bad(_data):
+        raise boom
+
+    channel = pusher.channel(name)
+    channel.events("e").subscribe(bad)
+    good = Collector("good")
+    good.subscribe_to(channel.events("e"))
+    wait_subscribed(channel)
+
+    soketi.sdk.trigger(name, "e", 1)
+    soketi.sdk.trigger(name, "e", 2)
+    assert good.wait_count(2) == [1, 2]
+    reported = errors.wait_item(lambda e: e.__cause__ is boom, what="the observer's exception")
+    assert isinstance(reported, rxpusher.PusherError)
+    assert pusher.connection_state == "connected"

@@ -100,7 +100,7 @@ def test_context_manager_closes_and_completes_streams(soketi, unique):
 def test_idle_connection_pings_and_soketi_pongs(make_pusher, soketi):
     # soketi announces activity_timeout 30; the smaller option wins, so the client pings
     # after 0.3 s of silence and soketi's pusher:pong keeps the connection up.
-    pusher = make_pusher(activity_timeout=0.3, pong_timeout=5.0)
+    pusher = make_pusher(activity_timeout=0.3, pong_timeout=1.0)
     pongs = Collector("pong")
     pongs.subscribe_to(pusher.events("pusher:pong"))
     wait_state(pusher, "connected")
