@@ -431,3 +431,30 @@ def test_retry_operator_on_a_channel_stream_keeps_one_subscription(pusher, serve
     server.push("e", 2, channel="c")
     assert got.items == [1, 2] and got.completed
     assert len(unsubscribes(server, "c")) == 1  # take() disposed the last observer
+
+
+def test_refusal_leaves_a_pinned_channel_to_resubscribe_on_connect(pusher, server) -> None:
+    ch = pusher.subscribe("c")
+    server.succeed("c")
+    server.current.drop(4001, "refused")
+    assert ch in pusher.all_channels()
+    pusher.connect()
+    server.handshake(socket_id="2.2")
+    assert len(subscribes(server, "c")) == 2
+
+
+def test_refusal_releases_a_channel_whose_only_observers_were_errored(pusher, server) -> None:
+    ch = pusher.channel("c")
+    record(ch.events())
+    server.current.drop(4001, "refused")
+    assert pusher.all_channels() == []
+    pusher.connect()
+    server.handshake(socket_id="2.2")
+    assert len(subscribes(server, "c")) == 1
+
+
+def test_unsubscribe_while_disconnected_sends_nothing(pusher, server) -> None:
+    pusher.subscribe("c")
+    pusher.disconnect()
+    pusher.unsubscribe("c")
+    assert unsubscribes(server, "c") == []

@@ -499,3 +499,76 @@ def test_drop_while_disconnect_requested_does_not_reconnect(pusher, server, sche
     transport.listener.on_close(1006, "late")  # stale report after disconnect
     sched.advance_by(100)
     assert server.attempts == 1
+
+
+def test_disconnect_while_connecting_cancels_unavailable_and_retries(make_pusher, server, sched) -> None:
+    p = make_pusher(unavailable_timeout=10)
+    p.disconnect()
+    sched.advance_by(60)
+    assert p.connection_state == "disconnected"
+    assert server.attempts == 1
+
+
+def test_state_is_disconnected_after_close(pusher) -> None:
+    states = record(pusher.state)
+    pusher.close()
+    assert states.items == ["connected", "disconnected"]
+    assert states.completed
+    assert pusher.connection_state == "disconnected"
+    assert pusher.socket_id is None
+
+
+def test_backoff_after_a_pong_timeout_starts_from_initial(make_pusher, server, sched) -> None:
+    make_pusher(pong_timeout=10)
+    for _ in range(3):  # three failed attempts first: the next delay would be 8 s
+        server.current.drop(None)
+        sched.advance_by(30)
+    server.handshake(activity_timeout=20)
+    sched.advance_by(20 + 10)  # ping, then no answer
+    attempts = server.attempts
+    sched.advance_by(1.0)
+    assert server.attempts == attempts + 1
+
+
+def test_activity_timer_restarts_with_each_new_connection(make_pusher, server, sched) -> None:
+    make_pusher()
+    server.handshake(activity_timeout=60)
+    sched.advance_by(30)
+    server.current.drop(1006)
+    sched.advance_by(1)  # t=31: reconnect
+    server.handshake(activity_timeout=60)
+    sched.advance_by(59.9)  # t=90.9
+    assert pings(server) == 0
+    sched.advance_by(0.1)  # t=91
+    assert pings(server) == 1
+    assert server.current.sent[-1]["event"] == "pusher:ping"
+
+
+def test_pong_timer_of_a_previous_connection_does_not_drop_the_new_one(make_pusher, server, sched) -> None:
+    p = make_pusher(pong_timeout=30)
+    server.handshake(activity_timeout=60)
+    sched.advance_by(60)  # ping sent
+    p.disconnect()
+    p.connect()
+    server.handshake(activity_timeout=60)
+    sched.advance_by(30)  # the old pong deadline passes
+    assert server.attempts == 2
+    assert p.connection_state == "connected"
+
+
+def test_unavailable_timer_runs_again_after_connect_following_a_refusal(pusher, server, sched) -> None:
+    server.current.drop(4001, "refused")
+    sched.advance_by(100)
+    pusher.connect()
+    sched.advance_by(9.9)
+    assert pusher.connection_state == "connecting"
+    sched.advance_by(0.1)
+    assert pusher.connection_state == "unavailable"
+
+
+def test_handshake_data_sent_as_an_object_is_accepted(make_pusher, server) -> None:
+    p = make_pusher()
+    server.push("pusher:connection_established", {"socket_id": "7.7", "activity_timeout": 30},
+                encode=False)
+    assert p.connection_state == "connected"
+    assert p.socket_id == "7.7"
