@@ -81,8 +81,6 @@ def encode_channel_data(channel_data: Mapping[str, Any]) -> str:
 def http_session(options: Options) -> requests.Session:
     """A requests session with the TLS and proxy options applied."""
     session = requests.Session()
-    if options.ca_bundle:
-        session.verify = options.ca_bundle
     if options.proxy:
         session.proxies = {"http": options.proxy, "https": options.proxy}
     if options.ssl_context is not None:
@@ -321,7 +319,13 @@ class Authorizer:
             session = self._session
         try:
             response = session.post(
-                url, data=form, headers=headers, auth=basic, timeout=self._options.auth_timeout
+                url,
+                data=form,
+                headers=headers,
+                auth=basic,
+                timeout=self._options.auth_timeout,
+                # explicit, so REQUESTS_CA_BUNDLE in the environment cannot override it
+                verify=self._options.ca_bundle or True,
             )
         except requests.RequestException as exc:
             raise _HttpFailure(0, f"auth endpoint unreachable: {exc}") from exc

@@ -1,0 +1,71 @@
+"""User sign-in against soketi, signed by the official SDK's user authentication helper."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import rxpusher
+from soketi_harness import Collector, wait_for, wait_state
+
+pytestmark = pytest.mark.integration
+
+
+def test_signin_with_sdk_signed_user_authorizer_is_accepted(make_pusher, sdk):
+    client = make_pusher(
+        user_authorizer=lambda socket_id: sdk.authenticate_user(socket_id, {"id": "ada", "name": "Ada"})
+    )
+    messages = Collector("messages")
+    messages.subscribe_to(client.messages)
+    client.signin()
+    success = messages.wait_item(lambda e: e.name == "pusher:signin_success")
+    assert json.loads(success.data["user_data"])["id"] == "ada"
+    wait_for(lambda: client.user.signed_in)
+    assert client.user.id == "ada" and client.user.user_data["name"] == "Ada"
+
+
+def test_signin_signed_locally_is_accepted_and_repeated_after_reconnect(make_pusher, soketi):
+    client = make_pusher(secret=soketi.secret, user_data={"id": 99})
+    client.signin()
+    wait_for(lambda: client.user.signed_in)
+    first_socket = client.socket_id
+    client.reconnect()
+    wait_state(client, "connected")
+    wait_for(lambda: client.user.signed_in and client.socket_id != first_socket)
+    assert client.user.id == "99"
+
+
+def test_signin_failure_from_the_endpoint_is_reported_with_its_status(make_pusher, auth_server):
+    auth_server.behaviour.status = 403
+    client = make_pusher(user_auth_endpoint=auth_server.url)
+    errors = Collector("errors")
+    errors.subscribe_to(client.errors)
+    client.signin()
+    error = errors.wait_item(lambda e: isinstance(e, rxpusher.AuthenticationError))
+    assert error.status == 403
+    assert not client.user.signed_in
+
+
+def test_server_to_user_events_reach_user_events_on_the_local_server():
+    """soketi 1.6 has no server-to-user channel: the local server does."""
+    import pusher as pusher_sdk
+
+    from rxpusher.server import LocalServer
+
+    with LocalServer() as server:
+        sdk = pusher_sdk.Pusher(**server.sdk_options())
+        client = rxpusher.Pusher(
+            server.key,
+            user_authorizer=lambda sid: sdk.authenticate_user(sid, {"id": "grace"}),
+            **server.client_options(),
+        )
+        try:
+            notices = Collector("notices")
+            notices.subscribe_to(client.user.events("notice"))
+            client.signin()
+            wait_for(lambda: client.user.signed_in)
+            sdk.send_to_user("grace", "notice", {"text": "hello"})
+            assert notices.wait_count(1) == [{"text": "hello"}]
+        finally:
+            client.close()
