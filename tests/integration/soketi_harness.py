@@ -16,9 +16,11 @@ import atexit
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -220,6 +222,15 @@ def _reap(proc: subprocess.Popen[bytes], graceful_timeout: float = 5.0) -> None:
         _LIVE_PROCESSES.discard(proc)
 
 
+def _orphan_proof(argv: list[str]) -> list[str]:
+    """Have the kernel kill the server if this process dies without running any finalizer
+    (SIGKILL, os._exit): ``setpriv --pdeathsig`` where util-linux provides it."""
+    setpriv = shutil.which("setpriv")
+    if setpriv and sys.platform.startswith("linux"):
+        return [setpriv, "--pdeathsig", "KILL", "--", *argv]
+    return argv
+
+
 @atexit.register
 def _reap_all() -> None:
     with _LIVE_LOCK:
@@ -301,7 +312,7 @@ class Soketi:
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(
-                [str(SOKETI_BIN), "start"],
+                _orphan_proof([str(SOKETI_BIN), "start"]),
                 cwd=str(SERVERS_DIR),
                 env=self.env(),
                 stdin=subprocess.DEVNULL,
