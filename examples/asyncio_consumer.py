@@ -22,9 +22,9 @@ import asyncio
 import contextlib
 import random
 
+from _common import backend, parser
 from reactivex import operators as ops
 
-from _common import backend, parser
 from rxpusher import Pusher
 from rxpusher.aio import aiter, first
 

@@ -23,13 +23,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from typing import Self
 
 import pusher as pusher_sdk
+from _common import backend, parser
 from flask import Flask, abort, jsonify, request
 from reactivex import operators as ops
 from werkzeug.serving import make_server
 
-from _common import backend, parser
 from rxpusher import Pusher, SubscriptionError
 
 # Who is who: in a real app, your session or token validation.
@@ -77,7 +78,7 @@ class Endpoint:
         self.url = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def __enter__(self) -> Endpoint:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

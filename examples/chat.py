@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import threading
 
+from _common import backend, parser
 from reactivex import operators as ops
 
-from _common import backend, parser
 from rxpusher import Pusher
 
 CHANNEL = "presence-chat"

@@ -24,9 +24,9 @@ import base64
 import json
 import os
 
+from _common import backend, parser
 from reactivex import operators as ops
 
-from _common import backend, parser
 from rxpusher import Pusher
 
 CHANNEL = "private-encrypted-orders"

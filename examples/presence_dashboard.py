@@ -18,9 +18,9 @@ redraw it from ``members``, throttled). Exits 0 once every simulated user has co
 
 from __future__ import annotations
 
+from _common import backend, parser
 from reactivex import operators as ops
 
-from _common import backend, parser
 from rxpusher import Members, Pusher
 
 CHANNEL = "presence-lobby"

@@ -20,9 +20,9 @@ import threading
 from statistics import fmean
 
 import reactivex
+from _common import backend, parser
 from reactivex import operators as ops
 
-from _common import backend, parser
 from rxpusher import Pusher
 
 SYMBOLS = {"BTC": 60_000.0, "ETH": 3_000.0, "SOL": 150.0}
