@@ -372,10 +372,12 @@ class Channel:
             except Exception as exc:  # noqa: BLE001
                 self._host.report(exc)
 
-    def _complete(self) -> None:
-        """Complete every stream and binding of this channel; the handle is done."""
+    def _complete(self, final: bool) -> None:
+        """Complete every stream and binding of this channel. ``final`` (the client closes)
+        also completes ``state`` and ends the handle; otherwise (``Pusher.unsubscribe``) the
+        handle stays usable and a new observer subscribes it again."""
         with self._host.lock:
-            self._closed = True
+            self._closed = final
             dropped = [
                 sink
                 for key, sink in self._host.router.sinks(self.name)
@@ -388,7 +390,8 @@ class Channel:
             except Exception as exc:  # noqa: BLE001
                 self._host.report(exc)
         self._bindings.unbind()
-        self._state.complete()
+        if final:
+            self._state.complete()
 
     # ---- encrypted channels -----------------------------------------------------------------
 
@@ -429,25 +432,33 @@ class Channel:
         return None
 
     def _on_rotated(self, generation: int, outcome: Any) -> None:
-        """Re-authorization after a failed decryption came back: retry the held events."""
+        """Re-authorization after a failed decryption came back: retry the held events.
+
+        Events that arrive while the held ones are delivered join the queue, so the
+        channel's order is kept."""
         with self._host.lock:
-            held, self._rotation = self._rotation or [], None
             if generation == self._generation and isinstance(outcome, Authorization):
                 self._shared_secret = outcome.shared_secret
             self._key_fresh = True
             key = self._shared_secret
         if isinstance(outcome, SubscriptionError):
             self._host.report(outcome)
-        for event in held:
-            try:
-                if key is None:
-                    raise ValueError("no key for this channel")
-                data = encryption.decrypt(key, event.data)
-            except ValueError as exc:
-                self._host.report(encryption.DecryptionError(self.name, event.name, str(exc)))
-                continue
-            self._key_fresh = False
-            self._host.router.dispatch(event._replace(data=data))
+        while True:
+            with self._host.lock:
+                held = self._rotation or []
+                self._rotation = [] if held else None
+            if not held:
+                return
+            for event in held:
+                try:
+                    if key is None:
+                        raise ValueError("no key for this channel")
+                    data = encryption.decrypt(key, event.data)
+                except ValueError as exc:
+                    self._host.report(encryption.DecryptionError(self.name, event.name, str(exc)))
+                    continue
+                self._key_fresh = False
+                self._host.router.dispatch(event._replace(data=data))
 
     def _presence_roster(self) -> Roster:
         if self._roster is None:

@@ -142,7 +142,7 @@ class Pusher:
             channels = list(self._channels.values())
             self._channels.clear()
         for channel in channels:
-            channel._complete()
+            channel._complete(final=True)
         self._complete_global_streams()
         self.user._complete()
         self._bindings.unbind()
@@ -175,14 +175,15 @@ class Pusher:
         return channel
 
     def unsubscribe(self, name: str) -> None:
-        """Leave ``name`` and complete its streams and bindings."""
+        """Leave ``name`` and complete its streams and bindings. The :class:`Channel`
+        handle stays the one for ``name``: a new observer subscribes it again."""
         with self.lock:
-            channel = self._channels.pop(name, None)
+            channel = self._channels.get(name)
             if channel is None:
                 return
             channel._pinned = False
             channel._deactivate()
-        channel._complete()
+        channel._complete(final=False)
 
     def all_channels(self) -> list[Channel]:
         """The channels subscribed or subscribing."""

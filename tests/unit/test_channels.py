@@ -164,9 +164,23 @@ def test_unsubscribe_sends_unsubscribe_and_completes_channel_streams(pusher, ser
     state = record(ch.state)
     pusher.unsubscribe("c")
     assert len(unsubscribes(server, "c")) == 1
-    assert events.completed and everything.completed and state.completed
+    assert events.completed and everything.completed
     assert not events.errors
     assert pusher.all_channels() == []
+    # state is a view of the handle, which lives on: it shows the channel left
+    assert not state.completed and state.items[-1] == "unsubscribed"
+
+
+def test_the_handle_stays_the_one_for_its_name_and_subscribes_again(pusher, server) -> None:
+    ch = pusher.subscribe("c")
+    server.succeed("c")
+    pusher.unsubscribe("c")
+    assert pusher.channel("c") is ch
+    again = record(ch.events("e"))
+    assert len(server.sent("pusher:subscribe")) == 2
+    server.succeed("c")
+    server.push("e", 1, channel="c")
+    assert again.items == [1] and ch.subscribed
 
 
 def test_unsubscribe_with_observers_still_attached_unsubscribes(pusher, server) -> None:
