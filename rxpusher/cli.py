@@ -80,6 +80,32 @@ def build_parser() -> argparse.ArgumentParser:
     trigger.add_argument("channel")
     trigger.add_argument("event")
     trigger.add_argument("data", help="event data: JSON, or any string")
+
+    demo = commands.add_parser(
+        "demo",
+        help="live market demo on a local server (no account needed)",
+        description="Start a local Pusher-compatible server and a synthetic market feed "
+        "(one channel per stock symbol), subscribe with rxpusher and show a live view built "
+        "from Rx operators: prices, moving averages, throughput and presence.",
+        epilog="example:\n  rxpusher demo --seconds 20",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument("--seconds", type=float, default=10.0,
+                      help="stop after this many seconds (default 10)")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run a local Pusher-compatible server",
+        description="Run a local Pusher Channels server (WebSocket endpoint and HTTP API on "
+        "one port) for development and tests.",
+        epilog="example:\n  rxpusher serve --port 6001 --app-id 1 --key app-key --secret app-secret",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=6001, help="port (default 6001)")
+    serve.add_argument("--app-id", default="1", help="numeric app id (default 1)")
+    serve.add_argument("--key", default="app-key", help="app key (default app-key)")
+    serve.add_argument("--secret", default="app-secret", help="app secret (default app-secret)")
     return parser
 
 
@@ -97,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "listen":
             return listen(args)
+        if args.command == "demo":
+            return demo(args)
+        if args.command == "serve":
+            return serve(args)
         return trigger(args)
     except UsageError as exc:
         print(f"rxpusher: error: {exc}", file=sys.stderr)
@@ -188,6 +218,30 @@ def listen(args: argparse.Namespace) -> int:
     return int(outcome["status"])
 
 
+def demo(args: argparse.Namespace) -> int:
+    """``rxpusher demo``: the live market view for ``--seconds``."""
+    from . import _demo
+
+    if args.seconds <= 0:
+        raise UsageError("--seconds must be positive")
+    return 0 if _demo.run(args.seconds) >= 0 else 1
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``rxpusher serve``: the local server in the foreground until Ctrl-C."""
+    if not args.app_id.isdigit():
+        raise UsageError("--app-id must be digits (the official server SDKs reject others)")
+    try:
+        from .server import serve as run_server
+    except ImportError as exc:
+        raise UsageError(f"the server needs its extra: pip install 'rxpusher[server]' ({exc})") from exc
+    try:
+        run_server(args.host, args.port, args.app_id, args.key, args.secret)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+    return 0
+
+
 def trigger(args: argparse.Namespace) -> int:
     """``rxpusher trigger``: one event through the HTTP API."""
     scheme = "http" if args.no_tls else "https"
@@ -203,9 +257,15 @@ def trigger(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - network errors are user-facing here
         print(f"rxpusher: could not reach {host}:{port}: {exc}", file=sys.stderr)
         return 1
-    if response.status_code >= 300:
-        print(f"rxpusher: the server answered {response.status_code}: {response.text.strip()}",
-              file=sys.stderr)
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    # soketi answers some failures with 200 and {"error": ..., "code": 401}
+    failed = response.status_code >= 300 or (isinstance(answer, dict) and "error" in answer)
+    if failed:
+        code = answer.get("code", response.status_code) if isinstance(answer, dict) else response.status_code
+        print(f"rxpusher: the server answered {code}: {response.text.strip()}", file=sys.stderr)
         return 1
     print(response.text.strip() or "{}")
     return 0

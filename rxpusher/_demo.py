@@ -1,0 +1,125 @@
+"""``rxpusher demo``: a local server, a synthetic market feed, and a live view built from Rx
+operators — runnable on a fresh machine with no account and nothing else started."""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import reactivex
+from reactivex import operators as ops
+
+from .client import Pusher
+from .presence import Members
+
+SYMBOLS = ("APPL", "MSFT", "GOOG", "AMZN")
+ROOM = "presence-demo"
+WINDOW = 20  # prices in each moving average
+
+
+def moving_average(window: int) -> Callable[[reactivex.Observable[float]], reactivex.Observable[float]]:
+    """Average of the last ``window`` values, emitted for every value."""
+
+    def accumulate(history: deque[float], price: float) -> deque[float]:
+        history.append(price)
+        return history
+
+    return reactivex.compose(
+        ops.scan(accumulate, seed=deque(maxlen=window)),
+        ops.map(lambda history: sum(history) / len(history)),
+    )
+
+
+class MarketFeed:
+    """Publishes a random-walk price per symbol on its channel, ``rate`` times a second."""
+
+    def __init__(self, publish: Callable[[str, str, Any], None], rate: float = 20.0) -> None:
+        self._publish = publish
+        self._interval = 1.0 / rate
+        self._stop = threading.Event()
+        self._prices = {symbol: 100.0 + 50 * i for i, symbol in enumerate(SYMBOLS)}
+        self._thread = threading.Thread(target=self._run, name="demo-feed", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        rng = random.Random(7)
+        while not self._stop.wait(self._interval):
+            for symbol, price in self._prices.items():
+                price = max(1.0, price * (1 + rng.gauss(0, 0.002)))
+                self._prices[symbol] = price
+                self._publish(symbol, "new-price", {"symbol": symbol, "price": round(price, 2)})
+
+
+def run(seconds: float = 10.0, out: TextIO = sys.stdout) -> int:
+    """Run the demo for ``seconds``; returns the number of prices the view received."""
+    try:
+        from .server import LocalServer
+    except ImportError:
+        print("the demo needs the local server: pip install 'rxpusher[server]'", file=sys.stderr)
+        return -1
+
+    with LocalServer() as server:
+        viewer = Pusher(server.key, secret=server.secret,
+                        channel_data={"user_id": "viewer", "user_info": {"role": "dashboard"}},
+                        **server.client_options())
+        trader = Pusher(server.key, secret=server.secret,
+                        channel_data={"user_id": "trader", "user_info": {"role": "bot"}},
+                        **server.client_options())
+        feed = MarketFeed(lambda ch, ev, data: server.trigger(ch, ev, data))
+        received = [0]
+        try:
+            prices = {s: viewer.channel(s).events("new-price").pipe(ops.map(lambda d: d["price"]))
+                      for s in SYMBOLS}
+            averages = [prices[s].pipe(moving_average(WINDOW)) for s in SYMBOLS]
+            latest = reactivex.combine_latest(
+                reactivex.combine_latest(*prices.values()),
+                reactivex.combine_latest(*averages),
+            )
+            throughput = reactivex.merge(*prices.values()).pipe(
+                ops.do_action(lambda _: received.__setitem__(0, received[0] + 1)),
+                ops.buffer_with_time(1.0),
+                ops.map(len),
+                ops.start_with(0),
+            )
+            members = viewer.channel(ROOM).members.pipe(ops.start_with(Members()))
+            view = reactivex.combine_latest(latest, throughput, members).pipe(
+                ops.sample(0.5),
+            )
+            trader.subscribe(ROOM)
+            started = time.monotonic()
+            done = threading.Event()
+            subscription = view.subscribe(
+                lambda row: _render(out, time.monotonic() - started, *row),
+                on_error=lambda e: (print(f"demo failed: {e}", file=sys.stderr), done.set()),
+            )
+            print(f"rxpusher demo: local server on ws://{server.host}:{server.port}, "
+                  f"{len(SYMBOLS)} channels, {seconds:g} s (Ctrl-C stops)", file=out, flush=True)
+            feed.start()
+            done.wait(seconds)
+            subscription.dispose()
+        finally:
+            feed.stop()
+            viewer.close()
+            trader.close()
+    print(f"\n{received[0]} prices received. Bye.", file=out, flush=True)
+    return received[0]
+
+
+def _render(out: TextIO, elapsed: float, latest: tuple[tuple[float, ...], tuple[float, ...]],
+            rate: int, members: Members) -> None:
+    prices, averages = latest
+    quotes = "  ".join(f"{s} {p:8.2f} (avg {a:8.2f})" for s, p, a in zip(SYMBOLS, prices, averages))
+    who = ",".join(sorted(members)) or "-"
+    line = f"{elapsed:5.1f}s  {quotes}  | {rate:3d} ev/s | online: {who}"
+    print(line, file=out, flush=True)
