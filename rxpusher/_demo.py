@@ -29,10 +29,11 @@ def moving_average(window: int) -> Callable[[reactivex.Observable[float]], react
         history.append(price)
         return history
 
-    return reactivex.compose(
-        ops.scan(accumulate, seed=deque(maxlen=window)),
-        ops.map(lambda history: sum(history) / len(history)),
-    )
+    def average(history: deque[float]) -> float:
+        return sum(history) / len(history)
+
+    seed: deque[float] = deque(maxlen=window)
+    return reactivex.compose(ops.scan(accumulate, seed=seed), ops.map(average))
 
 
 class MarketFeed:
@@ -79,8 +80,9 @@ def run(seconds: float = 10.0, out: TextIO = sys.stdout) -> int:
         feed = MarketFeed(lambda ch, ev, data: server.trigger(ch, ev, data))
         received = [0]
         try:
-            prices = {s: viewer.channel(s).events("new-price").pipe(ops.map(lambda d: d["price"]))
-                      for s in SYMBOLS}
+            prices: dict[str, reactivex.Observable[float]] = {
+                s: viewer.channel(s).events("new-price").pipe(ops.map(_price)) for s in SYMBOLS
+            }
             averages = [prices[s].pipe(moving_average(WINDOW)) for s in SYMBOLS]
             latest = reactivex.combine_latest(
                 reactivex.combine_latest(*prices.values()),
@@ -99,9 +101,12 @@ def run(seconds: float = 10.0, out: TextIO = sys.stdout) -> int:
             trader.subscribe(ROOM)
             started = time.monotonic()
             done = threading.Event()
+            def failed(error: Exception) -> None:
+                print(f"demo failed: {error}", file=sys.stderr)
+                done.set()
+
             subscription = view.subscribe(
-                lambda row: _render(out, time.monotonic() - started, *row),
-                on_error=lambda e: (print(f"demo failed: {e}", file=sys.stderr), done.set()),
+                lambda row: _render(out, time.monotonic() - started, *row), on_error=failed
             )
             print(f"rxpusher demo: local server on ws://{server.host}:{server.port}, "
                   f"{len(SYMBOLS)} channels, {seconds:g} s (Ctrl-C stops)", file=out, flush=True)
@@ -114,6 +119,10 @@ def run(seconds: float = 10.0, out: TextIO = sys.stdout) -> int:
             trader.close()
     print(f"\n{received[0]} prices received. Bye.", file=out, flush=True)
     return received[0]
+
+
+def _price(data: Any) -> float:
+    return float(data["price"])
 
 
 def _render(out: TextIO, elapsed: float, latest: tuple[tuple[float, ...], tuple[float, ...]],

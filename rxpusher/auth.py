@@ -12,6 +12,7 @@ thread. Failures become :class:`SubscriptionError` / :class:`AuthenticationError
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -209,8 +210,8 @@ class Authorizer:
         by_socket: dict[str, list[tuple[str, ChannelCallback]]] = {}
         for channel, socket_id, callback in queued:
             by_socket.setdefault(socket_id, []).append((channel, callback))
-        for socket_id, requests_ in by_socket.items():
-            self._submit(lambda s=socket_id, r=requests_: self._call_batch(s, r))
+        for socket_id, pending in by_socket.items():
+            self._submit(functools.partial(self._call_batch, socket_id, pending))
 
     def _call_batch(self, socket_id: str, pending: list[tuple[str, ChannelCallback]]) -> None:
         options = self._options
@@ -244,7 +245,8 @@ class Authorizer:
         for channel, callback in pending:
             entry = response.get(channel)
             entry_status = entry.get("status") if isinstance(entry, Mapping) else None
-            if isinstance(entry_status, int) and entry_status != 200 and "auth" not in entry:
+            if (isinstance(entry, Mapping) and isinstance(entry_status, int)
+                    and entry_status != 200 and "auth" not in entry):
                 message = str(entry.get("error") or entry.get("message") or "rejected")
                 callback(SubscriptionError(channel, entry_status, message))
             elif entry is None:

@@ -8,26 +8,22 @@ runs with the client's lock held unless it says otherwise.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import reactivex
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
-from . import protocol
+from . import encryption, protocol
 from ._internal.bindings import Bindings
+from ._internal.host import ClientHost
 from ._internal.hub import ReplayHub
-from . import encryption
-from .auth import Authorization, Authorizer
+from .auth import Authorization
 from .exceptions import PusherError, SubscriptionError
 from .presence import Member, Members, Roster
 from .protocol import ChannelKind, Event
-from .router import ANY_EVENT, Router, Sink
-
-if TYPE_CHECKING:
-    from .connection import Connection
+from .router import ANY_EVENT, Sink
 
 __all__ = ["Channel"]
 
@@ -41,19 +37,6 @@ _MEMBER_ADDED: Hashable = ("member_added",)
 _MEMBER_REMOVED: Hashable = ("member_removed",)
 
 
-class ChannelHost(Protocol):
-    """What a channel needs from the client that owns it."""
-
-    lock: threading.RLock
-    router: Router
-    connection: Connection
-    authorizer: Authorizer
-
-    def report(self, error: BaseException) -> None: ...
-
-    def deliver_on(self, observable: Observable[Any]) -> Observable[Any]: ...
-
-
 class Channel:
     """A Pusher channel. Get it from ``Pusher.channel(name)`` or ``Pusher.subscribe(name)``.
 
@@ -62,7 +45,7 @@ class Channel:
     a callback subscribes the channel on the server; ``state`` does not.
     """
 
-    def __init__(self, name: str, host: ChannelHost) -> None:
+    def __init__(self, name: str, host: ClientHost) -> None:
         self.name = name
         self.kind = protocol.channel_kind(name)
         self._host = host
@@ -416,8 +399,8 @@ class Channel:
             if self._rotation is not None:
                 self._rotation.append(event)
                 return None
-            socket_id = self._host.connection.socket_id
-            if self._key_fresh or socket_id is None:
+            socket_id = self._host.connection.socket_id or ""
+            if self._key_fresh or not socket_id:
                 drop = True
             else:
                 drop = False

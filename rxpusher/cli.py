@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import threading
@@ -197,9 +198,7 @@ def listen(args: argparse.Namespace) -> int:
     for channel in channels:
         events = channel.events().pipe(ops.filter(printable))
         subscriptions.append(events.subscribe(emit, on_error=fail))
-        subscriptions.append(channel.state.subscribe(
-            lambda state, name=channel.name: print(f"[{name}: {state}]", file=sys.stderr, flush=True)
-        ))
+        subscriptions.append(channel.state.subscribe(functools.partial(_print_state, channel.name)))
     pusher.state.subscribe(lambda state: print(f"[{state}]", file=sys.stderr, flush=True))
     pusher.errors.subscribe(
         lambda e: None if isinstance(e, ConnectionRefused) else print(
@@ -240,6 +239,10 @@ def serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
     return 0
+
+
+def _print_state(channel: str, state: str) -> None:
+    print(f"[{channel}: {state}]", file=sys.stderr, flush=True)
 
 
 def trigger(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from reactivex.scheduler import EventLoopScheduler
 
 from . import protocol
 from ._internal.bindings import Bindings
-from ._internal.hub import Hub
+from ._internal.hub import Hub, void
 from .auth import Authorizer
 from .channels import Channel
 from .connection import Connection
@@ -224,7 +224,7 @@ class Pusher:
                     observer.on_completed()
                     return Disposable()
                 self.router.add(GLOBAL, key, sink)
-            return Disposable(lambda: self.router.remove(GLOBAL, key, sink))
+            return Disposable(lambda: void(self.router.remove(GLOBAL, key, sink)))
 
         return self.deliver_on(reactivex.create(subscribe))
 

@@ -29,13 +29,7 @@ class DecryptionError(PusherError):
 
 def decode_master_key(master_key_b64: str) -> bytes:
     """The 32-byte master key from its base64 form; ``ValueError`` otherwise."""
-    try:
-        key = base64.b64decode(master_key_b64, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("encryption_master_key must be base64") from exc
-    if len(key) != KEY_SIZE:
-        raise ValueError(f"encryption_master_key must decode to {KEY_SIZE} bytes, not {len(key)}")
-    return key
+    return _decode_key(master_key_b64, "encryption_master_key")
 
 
 def derive_shared_secret(channel: str, master_key: bytes) -> bytes:
@@ -45,12 +39,16 @@ def derive_shared_secret(channel: str, master_key: bytes) -> bytes:
 
 def decode_shared_secret(shared_secret_b64: str) -> bytes:
     """The channel key from an auth response's ``shared_secret``; ``ValueError`` otherwise."""
+    return _decode_key(shared_secret_b64, "shared_secret")
+
+
+def _decode_key(encoded: str, what: str) -> bytes:
     try:
-        key = base64.b64decode(shared_secret_b64, validate=True)
+        key = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ValueError("shared_secret is not base64") from exc
+        raise ValueError(f"{what} must be base64") from exc
     if len(key) != KEY_SIZE:
-        raise ValueError(f"shared_secret must decode to {KEY_SIZE} bytes, not {len(key)}")
+        raise ValueError(f"{what} must decode to {KEY_SIZE} bytes, not {len(key)}")
     return key
 
 

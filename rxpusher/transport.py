@@ -107,7 +107,7 @@ class WebSocketTransport:
                 self._ws.send_close(code)
         except Exception:  # noqa: BLE001 - best effort on a socket that may be gone
             pass
-        self._ws.abort()
+        self._ws.abort()  # type: ignore[no-untyped-call]
 
     def join(self, timeout: float | None = None) -> None:
         thread = self._thread
@@ -120,7 +120,9 @@ class WebSocketTransport:
         reason = ""
         try:
             try:
-                ws.connect(url, timeout=self._connect_timeout, **self._connect_options)
+                ws.connect(  # type: ignore[no-untyped-call]
+                    url, timeout=self._connect_timeout, **self._connect_options
+                )
             except Exception as exc:  # noqa: BLE001 - any failure to connect is a failed attempt
                 reason = f"{type(exc).__name__}: {exc}"
                 return
@@ -144,7 +146,7 @@ class WebSocketTransport:
                 reason = f"{type(exc).__name__}: {exc}"
         finally:
             try:
-                ws.shutdown()
+                ws.shutdown()  # type: ignore[no-untyped-call]
             except Exception:  # noqa: BLE001
                 pass
             if not self._closed.is_set():

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import reactivex
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
 from . import protocol
-from ._internal.hub import Hub
-from .auth import Authorizer, UserAuthorization
+from ._internal.host import ClientHost
+from ._internal.hub import Hub, void
+from .auth import UserAuthorization
 from .exceptions import AuthenticationError
-from .router import ANY_EVENT, Router, Sink
-
-if TYPE_CHECKING:
-    from .connection import Connection
+from .router import ANY_EVENT, Sink
 
 __all__ = ["User"]
 
@@ -26,19 +23,6 @@ SIGNIN_SUCCESS = "pusher:signin_success"
 WATCHLIST_EVENTS = "pusher_internal:watchlist_events"
 USER_ROUTE = "#user"
 """Router key of the events sent to the signed-in user, whatever its id."""
-
-
-class UserHost(Protocol):
-    """What the user facade needs from the client."""
-
-    lock: threading.RLock
-    router: Router
-    connection: Connection
-    authorizer: Authorizer
-
-    def report(self, error: BaseException) -> None: ...
-
-    def deliver_on(self, observable: Observable[Any]) -> Observable[Any]: ...
 
 
 class User:
@@ -50,7 +34,7 @@ class User:
     user's watchlist.
     """
 
-    def __init__(self, host: UserHost) -> None:
+    def __init__(self, host: ClientHost) -> None:
         self._host = host
         self._wanted = False
         self._generation = 0
@@ -73,7 +57,7 @@ class User:
         ) -> abc.DisposableBase:
             sink = Sink(observer, name is not None, terminates=False)
             self._host.router.add(USER_ROUTE, key, sink)
-            return Disposable(lambda: self._host.router.remove(USER_ROUTE, key, sink))
+            return Disposable(lambda: void(self._host.router.remove(USER_ROUTE, key, sink)))
 
         return self._host.deliver_on(reactivex.create(subscribe))
 
@@ -123,6 +107,8 @@ class User:
         raw = data.get("user_data") if isinstance(data, dict) else None
         try:
             user_data = json.loads(raw) if isinstance(raw, str) else raw
+            if not isinstance(user_data, dict):
+                raise TypeError("user_data is not an object")
             user_id = str(user_data["id"])
         except (ValueError, TypeError, KeyError):
             self._host.report(AuthenticationError(None, f"sign-in answer without a user id: {data!r}"))

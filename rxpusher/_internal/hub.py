@@ -14,6 +14,10 @@ T = TypeVar("T")
 Report = Callable[[BaseException], None]
 
 
+def void(_: object) -> None:
+    """Discard a value (adapts ``bool``-returning removals to ``Disposable``)."""
+
+
 class Hub(Generic[T]):
     """Emits each value to every current observer, in subscription order.
 
