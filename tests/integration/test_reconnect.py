@@ -174,3 +174,59 @@ def test_channel_left_during_outage_is_not_resubscribed(make_pusher, server, uni
     kept_events.wait_count(1)  # the resubscriptions were all sent before this arrived
     assert left not in server.channels()
     assert pusher.channel(left) not in pusher.all_channels()
+
+
+def test_client_started_while_the_server_is_down_connects_when_it_comes_up(
+    make_pusher, server, unique
+):
+    public, private = unique("late-news"), unique("private-late")
+    server.stop()
+    pusher = make_pusher(server=server, secret=server.secret, **FAST)
+    got = {n: Collector(n) for n in (public, private)}
+    for n, c in got.items():
+        c.subscribe_to(pusher.channel(n).events("e"))
+    states = Collector("state")
+    states.subscribe_to(pusher.state)
+    states.wait_value("connecting")
+    assert pusher.socket_id is None
+    server.start()
+
+    wait_state(pusher, "connected", timeout=15)
+    _wait_occupied(server, [public, private])
+    wait_for(lambda: all(pusher.channel(n).subscribed for n in got))
+    server.sdk.trigger([public, private], "e", "first light")
+    for c in got.values():
+        assert c.wait_count(1) == ["first light"]
+        assert c.error is None
+
+
+def test_presence_members_are_rebuilt_after_a_restart(make_pusher, server, auth, unique):
+    room = unique("presence-rebuilt")
+    clients = {
+        uid: make_pusher(
+            server=server, auth_endpoint=auth.url, auth={"params": {"user_id": uid}}, **FAST
+        )
+        for uid in ("amy", "bo")
+    }
+    members = {uid: Collector(f"{uid} members") for uid in clients}
+    for uid, client in clients.items():
+        members[uid].subscribe_to(client.channel(room).members)
+    for uid in clients:
+        members[uid].wait_item(lambda m: set(m) == {"amy", "bo"}, what=f"{uid} sees both")
+
+    server.stop(graceful=False)
+    # Members are reset on disconnect: an empty snapshot is emitted.
+    for uid in clients:
+        members[uid].wait_item(lambda m: m.count == 0, what=f"{uid} members reset")
+    server.start()
+
+    for uid, client in clients.items():
+        wait_state(client, "connected", timeout=15)
+    wait_for(lambda: server.users(room) == {"amy", "bo"}, 15, 0.02, "both back on the server")
+    for uid in clients:
+        c = members[uid]
+        c.wait(
+            lambda col: set(col.items[-1]) == {"amy", "bo"} and col.items[-1].me.id == uid,
+            what=f"{uid} sees both again",
+        )
+        assert c.error is None and not c.completed
