@@ -115,6 +115,7 @@ class Connection:
         self._last_activity: datetime = scheduler.now
         self._inbound = 0  # frames seen, so a pong at the ping's own instant still counts
         self._inbound_at_ping: int | None = None
+        self._ping_sent_at: datetime = scheduler.now
         self._last_error_code: int | None = None
         self._liveness = SerialDisposable()
         self._retry = SerialDisposable()
@@ -371,10 +372,18 @@ class Connection:
 
     def _send_ping(self) -> None:
         self._inbound_at_ping = self._inbound
+        self._ping_sent_at = self._scheduler.now
         log.debug("idle: sending pusher:ping")
         self.send(protocol.encode_frame(protocol.PING, {}))
+        self._schedule_pong_check()
+
+    def _schedule_pong_check(self) -> None:
+        # checked at least every activity_timeout, so that after an early answer the next
+        # idle ping is not held back by a longer pong_timeout
+        elapsed = (self._scheduler.now - self._ping_sent_at).total_seconds()
+        remaining = self._options.pong_timeout - elapsed
         self._liveness.disposable = self._scheduler.schedule_relative(
-            self._options.pong_timeout, self._check_pong
+            max(0.0, min(remaining, self.activity_timeout)), self._check_pong
         )
 
     def _check_pong(self, scheduler: abc.SchedulerBase, state: Any = None) -> None:
@@ -384,6 +393,10 @@ class Connection:
             if self._inbound != self._inbound_at_ping:
                 idle = (self._scheduler.now - self._last_activity).total_seconds()
                 self._schedule_activity_check(max(0.0, self.activity_timeout - idle))
+                return
+            elapsed = (self._scheduler.now - self._ping_sent_at).total_seconds()
+            if elapsed < self._options.pong_timeout:
+                self._schedule_pong_check()
                 return
             log.warning("no answer to pusher:ping within %s s: reconnecting",
                         self._options.pong_timeout)

@@ -572,3 +572,17 @@ def test_handshake_data_sent_as_an_object_is_accepted(make_pusher, server) -> No
                 encode=False)
     assert p.connection_state == "connected"
     assert p.socket_id == "7.7"
+
+
+def test_early_pong_with_long_pong_timeout_does_not_delay_the_next_ping(make_pusher, server, sched) -> None:
+    make_pusher(activity_timeout=10, pong_timeout=100)
+    server.handshake(activity_timeout=None)
+    sched.advance_by(10)
+    assert pings(server) == 1
+    sched.advance_by(1)
+    server.push("pusher:pong", {})          # answered at t=11
+    sched.advance_by(9.5)
+    assert pings(server) == 1               # idle 9.5 s: not yet
+    sched.advance_by(1)
+    assert pings(server) == 2               # idle 10 s after the pong: pinged again
+    assert server.attempts == 1
