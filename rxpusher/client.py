@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -49,12 +50,16 @@ class Pusher:
         self._timer_thread: threading.Thread | None = None
         self._owned_scheduler: EventLoopScheduler | None = None
         scheduler = self._options.timer_scheduler
+        clock = None
         if scheduler is None:
             scheduler = self._owned_scheduler = EventLoopScheduler(self._timer_thread_factory)
+            clock = time.monotonic
         self.authorizer = Authorizer(self._options)
         self._channels: dict[str, Channel] = {}
         self._bindings = Bindings(self.lock)
-        self.connection = Connection(self._options, self, self.lock, scheduler, self.report)
+        self.connection = Connection(
+            self._options, self, self.lock, scheduler, self.report, clock
+        )
         self.user = User(self)
         """The signed-in user (see :meth:`signin`): ``user.events(name)``, ``user.watchlist``."""
         if self._options.auto_connect:

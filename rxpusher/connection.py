@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, Protocol
 
 from reactivex import abc
@@ -90,7 +89,11 @@ class Connection:
         lock: threading.RLock,
         scheduler: abc.SchedulerBase,
         report: Callable[[BaseException], None],
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """``clock`` gives seconds on the timeline of ``scheduler`` (default: its ``now``);
+        it is read on every frame, so the client passes ``time.monotonic`` when the
+        scheduler runs in real time."""
         self._options = options
         self._handler = handler
         self._lock = lock
@@ -112,10 +115,11 @@ class Connection:
         self._host_index = 0
         self._wanted = False
         self._closed = False
-        self._last_activity: datetime = scheduler.now
+        self._clock = clock or (lambda: scheduler.now.timestamp())
+        self._last_activity = self._clock()
         self._inbound = 0  # frames seen, so a pong at the ping's own instant still counts
         self._inbound_at_ping: int | None = None
-        self._ping_sent_at: datetime = scheduler.now
+        self._ping_sent_at = self._last_activity
         self._last_error_code: int | None = None
         self._liveness = SerialDisposable()
         self._retry = SerialDisposable()
@@ -243,13 +247,13 @@ class Connection:
 
     def _on_activity(self, attempt: int) -> None:
         if attempt == self._attempt:
-            self._last_activity = self._scheduler.now
+            self._last_activity = self._clock()
             self._inbound += 1
 
     def _on_frame(self, attempt: int, text: str) -> None:
         if attempt != self._attempt:
             return
-        self._last_activity = self._scheduler.now
+        self._last_activity = self._clock()
         self._inbound += 1
         log.debug("recv %s", text)
         self.frames.emit(text)
@@ -364,7 +368,7 @@ class Connection:
         with self._lock:
             if self.state.value != CONNECTED:
                 return
-            idle = (self._scheduler.now - self._last_activity).total_seconds()
+            idle = self._clock() - self._last_activity
             if idle < self.activity_timeout:
                 self._schedule_activity_check(self.activity_timeout - idle)
             else:
@@ -372,7 +376,7 @@ class Connection:
 
     def _send_ping(self) -> None:
         self._inbound_at_ping = self._inbound
-        self._ping_sent_at = self._scheduler.now
+        self._ping_sent_at = self._clock()
         log.debug("idle: sending pusher:ping")
         self.send(protocol.encode_frame(protocol.PING, {}))
         self._schedule_pong_check()
@@ -380,7 +384,7 @@ class Connection:
     def _schedule_pong_check(self) -> None:
         # checked at least every activity_timeout, so that after an early answer the next
         # idle ping is not held back by a longer pong_timeout
-        elapsed = (self._scheduler.now - self._ping_sent_at).total_seconds()
+        elapsed = self._clock() - self._ping_sent_at
         remaining = self._options.pong_timeout - elapsed
         self._liveness.disposable = self._scheduler.schedule_relative(
             max(0.0, min(remaining, self.activity_timeout)), self._check_pong
@@ -391,10 +395,10 @@ class Connection:
             if self.state.value != CONNECTED or self._inbound_at_ping is None:
                 return
             if self._inbound != self._inbound_at_ping:
-                idle = (self._scheduler.now - self._last_activity).total_seconds()
+                idle = self._clock() - self._last_activity
                 self._schedule_activity_check(max(0.0, self.activity_timeout - idle))
                 return
-            elapsed = (self._scheduler.now - self._ping_sent_at).total_seconds()
+            elapsed = self._clock() - self._ping_sent_at
             if elapsed < self._options.pong_timeout:
                 self._schedule_pong_check()
                 return

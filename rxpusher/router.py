@@ -29,10 +29,11 @@ class Sink:
     refused connection) as opposed to a callback binding, which survives them.
     """
 
-    __slots__ = ("observer", "project", "terminates")
+    __slots__ = ("observer", "on_next", "project", "terminates")
 
     def __init__(self, observer: abc.ObserverBase[Any], project: bool, terminates: bool) -> None:
         self.observer = observer
+        self.on_next = observer.on_next
         self.project = project
         self.terminates = terminates
 
@@ -112,7 +113,7 @@ class Router:
         if sinks:
             for sink in sinks:
                 try:
-                    sink.observer.on_next(value)
+                    sink.on_next(value)
                 except Exception as exc:  # noqa: BLE001 - isolation is the point
                     self._report(exc)
 
@@ -121,6 +122,6 @@ class Router:
             return
         for sink in sinks:
             try:
-                sink.observer.on_next(event.data if sink.project else event)
+                sink.on_next(event.data if sink.project else event)
             except Exception as exc:  # noqa: BLE001 - isolation is the point
                 self._report(exc)
