@@ -64,11 +64,10 @@ def parse_head(head: bytes) -> HttpRequest | None:
 
 
 def write_json(writer: asyncio.StreamWriter, status: int, body: object) -> None:
-    """Write a complete JSON response and close the connection after it."""
+    """Write a complete JSON response announcing ``Connection: close``."""
     payload = json.dumps(body).encode()
     head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
             "Content-Type: application/json\r\n"
             f"Content-Length: {len(payload)}\r\n"
             "Connection: close\r\n\r\n")
     writer.write(head.encode() + payload)
-    writer.close()

@@ -173,7 +173,18 @@ class LocalServer:
 
     def _end_loop(self) -> None:
         assert self._loop is not None and self._thread is not None
+        self._run(_cancel_other_tasks)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
         self._loop, self._thread = None, None
+
+
+async def _cancel_other_tasks() -> None:
+    """Cancel whatever still runs on the loop (a call interrupted by a timeout) and let it end,
+    so that closing the loop destroys no pending task."""
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
+    await asyncio.get_running_loop().shutdown_asyncgens()

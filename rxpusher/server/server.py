@@ -8,6 +8,7 @@ import random
 import re
 import time
 from collections.abc import Iterable
+from contextlib import aclosing, suppress
 from urllib.parse import unquote
 
 from . import websocket
@@ -132,12 +133,15 @@ class PusherServer:
             head = await read_head(reader)
             request = parse_head(head) if head is not None else None
             if head is None or request is None:
-                writer.close()
-            elif request.is_websocket_upgrade:
+                return
+            if request.is_websocket_upgrade:
                 await self._websocket(head, request, reader, writer)
             else:
                 await self._http(request, reader, writer)
         finally:
+            writer.close()
+            with suppress(OSError):
+                await writer.wait_closed()
             self._tasks.discard(task)
 
     async def _http(self, request: HttpRequest, reader: asyncio.StreamReader,
@@ -149,7 +153,6 @@ class PusherServer:
         try:
             body = await reader.readexactly(length)
         except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
             return
         answer = self._api.handle(request, body)
         log.debug("%s %s -> %d", request.method, request.path, answer.status)
@@ -175,8 +178,9 @@ class PusherServer:
             else:
                 stream.send_text(error(4001, f"App key {unquote(match[1])} does not exist."))
                 stream.close(4001, "App key does not exist.")
-                async for _ in stream.messages():
-                    pass
+                async with aclosing(stream.messages()) as messages:
+                    async for _ in messages:
+                        pass
         finally:
             del self._streams[socket_id]
 
@@ -184,8 +188,12 @@ class PusherServer:
         session = Session(self._hub, stream, socket_id, asyncio.get_running_loop().time)
         session.open()
         try:
-            async for text in stream.messages():
-                session.handle(text)
+            async with aclosing(stream.messages()) as messages:
+                async for text in messages:
+                    try:
+                        session.handle(text)
+                    except Exception:
+                        log.exception("failed to handle %r from %s", text, socket_id)
         finally:
             session.closed()
 

@@ -8,7 +8,7 @@ asyncio server of ``websockets`` refuses), then hands WebSocket upgrades to
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
@@ -58,7 +58,7 @@ class WebSocketStream:
         """Drop the TCP connection at once, without a closing handshake."""
         self._writer.transport.abort()
 
-    async def messages(self) -> AsyncIterator[str]:
+    async def messages(self) -> AsyncGenerator[str, None]:
         """Text of each message received, until the connection is closed."""
         try:
             while True:
@@ -108,24 +108,21 @@ def accept(head: bytes, reader: asyncio.StreamReader,
     requests = [event for event in protocol.events_received() if isinstance(event, Request)]
     if not requests:
         _write(protocol, writer, muted=False)
-        writer.close()
         return None
     response = protocol.accept(requests[0])
     protocol.send_response(response)
     _write(protocol, writer, muted=False)
     if response.status_code != 101:
-        writer.close()
         return None
     return WebSocketStream(protocol, reader, writer)
 
 
 def reject(head: bytes, writer: asyncio.StreamWriter, status: int, text: str) -> None:
-    """Answer the upgrade request ``head`` with a plain HTTP error and close."""
+    """Answer the upgrade request ``head`` with a plain HTTP error."""
     protocol = ServerProtocol()
     protocol.receive_data(head)
     protocol.send_response(protocol.reject(status, text))
     _write(protocol, writer, muted=False)
-    writer.close()
 
 
 def _write(protocol: ServerProtocol, writer: asyncio.StreamWriter, muted: bool) -> None:

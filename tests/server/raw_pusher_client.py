@@ -67,5 +67,8 @@ class RawClient:
         return self.next()
 
     def close(self) -> None:
-        """Close the connection (no error if already closed)."""
-        self.ws.close()
+        """Close the connection and its socket (no error if already closed)."""
+        try:
+            self.ws.close(timeout=1)
+        finally:
+            self.ws.shutdown()

@@ -43,7 +43,7 @@ def test_unknown_key_gets_error_4001_and_close_4001(pusher_server: LocalServer) 
     opcode, payload = ws.recv_data(control_frame=True)
     assert opcode == websocket.ABNF.OPCODE_CLOSE
     assert int.from_bytes(payload[:2], "big") == 4001
-    ws.close()
+    ws.shutdown()
 
 
 def test_ping_is_answered_with_pong(connect: Callable[..., RawClient]) -> None:

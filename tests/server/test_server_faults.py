@@ -89,21 +89,17 @@ def test_restart_on_the_same_port_drops_connections(
     assert new.subscribe("after")["event"] == "pusher_internal:subscription_succeeded"
 
 
-def test_restart_with_downtime_refuses_tcp_meanwhile(
-        pusher_server: LocalServer) -> None:
+def test_restart_with_downtime_refuses_tcp_meanwhile(pusher_server: LocalServer) -> None:
+    witness = RawClient(pusher_server.ws_url)
     restarted = threading.Thread(target=pusher_server.restart, args=(0.3,))
     restarted.start()
-    pusher_server.wait_for(lambda: _refused(pusher_server))
+    with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
+        witness.next()  # dropped after the listener was closed
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((pusher_server.host, pusher_server.port), timeout=1)
     restarted.join()
+    witness.close()
     RawClient(pusher_server.ws_url).close()
-
-
-def _refused(server: LocalServer) -> bool:
-    try:
-        socket.create_connection((server.host, server.port), timeout=1).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 def test_stop_closes_connections_with_4200(make_server: Callable[..., LocalServer]) -> None:
@@ -114,6 +110,7 @@ def test_stop_closes_connections_with_4200(make_server: Callable[..., LocalServe
     assert client.next() == {"event": "pusher:error", "data": {
         "code": 4200, "message": "Server closed. Please reconnect shortly."}}
     assert close_code(client) == 4200
+    client.close()
     stopping.join()
     assert not [thread for thread in threading.enumerate()
                 if thread.name == "rxpusher-local-server"]

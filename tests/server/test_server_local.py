@@ -117,23 +117,21 @@ def test_main_reports_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_python_m_serves_until_ctrl_c() -> None:
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rxpusher.server", "--port", str(port), "--key", "cli-key"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-    try:
-        assert process.stdout is not None
-        banner = [process.stdout.readline() for _ in range(4)]
-        assert f"ws://127.0.0.1:{port}/app/cli-key" in "".join(banner)
-        client = RawClient(f"ws://127.0.0.1:{port}/app/cli-key")
-        process.send_signal(signal.SIGINT)
-        assert client.next()["data"]["code"] == 4200
-        client.close()
-        assert process.wait(timeout=10) == 0
-        assert process.stderr is not None
-        assert "Traceback" not in process.stderr.read()
-    finally:
-        process.kill()
-        process.wait()
+    with subprocess.Popen(
+            [sys.executable, "-m", "rxpusher.server", "--port", str(port), "--key", "cli-key"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()) as process:
+        try:
+            assert process.stdout is not None and process.stderr is not None
+            banner = [process.stdout.readline() for _ in range(4)]
+            assert f"ws://127.0.0.1:{port}/app/cli-key" in "".join(banner)
+            client = RawClient(f"ws://127.0.0.1:{port}/app/cli-key")
+            process.send_signal(signal.SIGINT)
+            assert client.next()["data"]["code"] == 4200
+            client.close()
+            assert process.wait(timeout=10) == 0
+            assert "Traceback" not in process.stderr.read()
+        finally:
+            process.kill()
 
 
 def _free_port() -> int:

@@ -37,7 +37,8 @@ class PusherJs:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.seen: list[Record] = []
         self._records: queue.Queue[Record | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -70,6 +71,15 @@ class PusherJs:
         self.command(cmd="quit")
         return self.process.wait(timeout=10)
 
+    def kill(self) -> None:
+        """End the script if still running and release its pipes."""
+        self.process.kill()
+        self.process.wait()
+        self._reader.join(timeout=10)
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+
 
 @pytest.fixture
 def pusher_js(pusher_server: LocalServer) -> Iterator[Callable[..., PusherJs]]:
@@ -82,8 +92,7 @@ def pusher_js(pusher_server: LocalServer) -> Iterator[Callable[..., PusherJs]]:
 
     yield start
     for peer in peers:
-        peer.process.kill()
-        peer.process.wait()
+        peer.kill()
 
 
 def test_pusher_js_receives_what_the_python_sdk_triggers(
