@@ -35,7 +35,10 @@ setup(
             "websockets>=13",
         ],
     },
-    entry_points={"console_scripts": ["rxpusher = rxpusher.cli:main"]},
+    entry_points={
+        "console_scripts": ["rxpusher = rxpusher.cli:main"],
+        "pytest11": ["rxpusher_server = rxpusher.server.pytest_plugin"],
+    },
     classifiers=[
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3.11",
