@@ -27,7 +27,7 @@ from reactivex.subject import Subject
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
-from rxpusher.aio import aiter  # noqa: E402
+from rxpusher.aio import aiter
 
 
 def _producer(subject: Subject[int], items: int, burst: int) -> Callable[[], None]:
