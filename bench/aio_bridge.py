@@ -6,10 +6,12 @@ item)`` per item, consumed with ``await queue.get()``). The producer is a thread
 ``reactivex`` Subject, as rxpusher's reader thread does.
 
 Run:   python bench/aio_bridge.py [--items 200000] [--repeat 3] [--burst 0] [--json]
+       python bench/aio_bridge.py --chart docs/img/aio_bridge.png   # needs matplotlib
 
 ``--burst N`` makes the producer emit N items then yield the GIL briefly (frames arrive in
 bursts from a socket); 0 (the default) emits back to back. Prints items/s for both bridges
-and the ratio aiter / naive; exits 0.
+and the ratio aiter / naive; exits 0. ``--chart PATH`` also measures bursts of 10 and 100
+and saves a bar chart of items/s.
 """
 
 from __future__ import annotations
@@ -76,20 +78,59 @@ async def run_naive(items: int, burst: int) -> tuple[float, int]:
     return elapsed, items + 1
 
 
+def measure(items: int, burst: int, repeat: int) -> dict[str, tuple[float, int]]:
+    """Best (seconds, wake-ups) of ``repeat`` runs of each bridge."""
+    best: dict[str, tuple[float, int]] = {}
+    for _ in range(repeat):
+        for name, bench in (("aiter", run_aiter), ("naive", run_naive)):
+            result = asyncio.run(bench(items, burst))
+            if name not in best or result[0] < best[name][0]:
+                best[name] = result
+    return best
+
+
+def chart(path: str, items: int, repeat: int) -> None:
+    """Save a bar chart of items/s for both bridges, for several burst sizes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bursts = [10, 100, 0]
+    labels = ["bursts of 10", "bursts of 100", "back to back"]
+    rates: dict[str, list[float]] = {"aiter": [], "naive": []}
+    for burst in bursts:
+        best = measure(items, burst, repeat)
+        for name, series in rates.items():
+            series.append(items / best[name][0])
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    width = 0.38
+    for offset, (name, label) in zip((-width / 2, width / 2), (
+            ("aiter", "rxpusher.aio.aiter (one wake-up per burst)"),
+            ("naive", "call_soon_threadsafe per item"))):
+        ax.bar([i + offset for i in range(len(bursts))], [r / 1000 for r in rates[name]],
+               width, label=label)
+    for i, (a, n) in enumerate(zip(rates["aiter"], rates["naive"])):
+        ax.annotate(f"{a / n:.1f}x", (i - width / 2, a / 1000), ha="center", va="bottom")
+    ax.set_xticks(range(len(bursts)), labels)
+    ax.set_ylabel("thousand items/s")
+    ax.set_title("producer thread -> asyncio consumer")
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print("chart:", path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
     parser.add_argument("--burst", type=int, default=0, help="yield the GIL every N items")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--chart", metavar="PATH", help="also save a chart (PNG) there")
     args = parser.parse_args(argv)
 
-    best: dict[str, tuple[float, int]] = {}
-    for _ in range(args.repeat):
-        for name, bench in (("aiter", run_aiter), ("naive", run_naive)):
-            result = asyncio.run(bench(args.items, args.burst))
-            if name not in best or result[0] < best[name][0]:
-                best[name] = result
+    best = measure(args.items, args.burst, args.repeat)
     rates = {name: args.items / seconds for name, (seconds, _) in best.items()}
     ratio = rates["aiter"] / rates["naive"]
     if args.json:
@@ -109,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"naive call_soon_threadsafe:    {rates['naive']:>12,.0f} items/s"
               f"  {best['naive'][1]:>8,} wake-ups")
         print(f"ratio aiter/naive: {ratio:.1f}x")
+    if args.chart:
+        chart(args.chart, args.items, args.repeat)
     return 0
 
 
