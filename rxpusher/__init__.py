@@ -13,6 +13,7 @@ from .client import Pusher
 from .exceptions import (
     AuthenticationError,
     ConnectionRefused,
+    DecryptionError,
     ObserverError,
     ProtocolError,
     PusherError,
@@ -38,4 +39,5 @@ __all__ = [
     "ObserverError",
     "ServerError",
     "AuthenticationError",
+    "DecryptionError",
 ]

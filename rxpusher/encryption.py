@@ -12,19 +12,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .exceptions import PusherError
+from .exceptions import DecryptionError, PusherError
+
+__all__ = ["DecryptionError", "decrypt", "derive_shared_secret", "encrypt"]
 from .protocol import decode_data
 
 KEY_SIZE = 32
-
-
-class DecryptionError(PusherError):
-    """An event on an encrypted channel could not be decrypted (and was dropped)."""
-
-    def __init__(self, channel: str, event: str, message: str) -> None:
-        super().__init__(f"could not decrypt {event!r} on {channel!r}: {message}")
-        self.channel = channel
-        self.event = event
 
 
 def decode_master_key(master_key_b64: str) -> bytes:

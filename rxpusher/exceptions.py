@@ -15,6 +15,7 @@ __all__ = [
     "AuthenticationError",
     "ObserverError",
     "ServerError",
+    "DecryptionError",
 ]
 
 
@@ -75,6 +76,16 @@ class ObserverError(PusherError):
 
     The original exception is ``__cause__``; delivery to other observers goes on.
     """
+
+
+class DecryptionError(PusherError):
+    """An event on an encrypted channel could not be decrypted, even after one
+    re-authorization, and was dropped. ``channel`` and ``event`` name it."""
+
+    def __init__(self, channel: str, event: str, message: str) -> None:
+        super().__init__(f"could not decrypt {event!r} on {channel!r}: {message}")
+        self.channel = channel
+        self.event = event
 
 
 class ServerError(PusherError):
