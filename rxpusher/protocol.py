@@ -44,7 +44,7 @@ class Event(NamedTuple):
     user_id: str | None = None
 
 
-_scan_once = json.JSONDecoder().scan_once
+_scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def loads(text: str) -> Any:

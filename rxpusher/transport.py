@@ -160,7 +160,11 @@ def _read_ahead(ws: websocket.WebSocket, size: int = 4096) -> None:
     the bytes of the next header or payload: it keeps what it over-reads for the next
     frame, so a burst of small frames costs one ``recv`` per few frames, not two each."""
     recv = ws._recv  # noqa: SLF001 - the raw socket read behind websocket-client's buffer
-    ws.frame_buffer.recv = lambda _wanted: recv(size)
+
+    def read_ahead(_wanted: int) -> bytes:
+        return recv(size)  # type: ignore[no-any-return,no-untyped-call]
+
+    ws.frame_buffer.recv = read_ahead
 
 
 def proxy_options(proxy: str | None) -> dict[str, Any]:
