@@ -33,6 +33,13 @@ setup(
             "pysher==1.0.8",
             "pynacl>=1.5",
             "websockets>=13",
+            "nbclient>=0.10",
+            "nbformat>=5.10",
+            "ipykernel>=6.29",
+            "matplotlib>=3.8",
+            "pandas>=2.1",
+            "pdoc>=16,<17",
+            "flask>=3.0",
         ],
     },
     entry_points={
