@@ -1,6 +1,5 @@
 """Presence channel members: immutable snapshots and the roster that builds them."""
 
-from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping

@@ -1,6 +1,5 @@
 """Pusher Channels protocol 7: frames, event names, close codes and channel names."""
 
-from __future__ import annotations
 
 import enum
 import json

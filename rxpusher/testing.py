@@ -31,20 +31,23 @@ class ScriptedTransport:
         self.alive = True
 
     def open(self, url: str, listener: TransportListener) -> None:
+        """Record the URL and the listener; nothing happens until the test says so."""
         self.url = url
         self.listener = listener
 
     def send(self, text: str) -> None:
+        """Record a frame the client sent (decoded into ``sent``)."""
         if self.closed_with is not None:
             raise ConnectionError("scripted socket is closed")
         self.sent.append(json.loads(text))
 
     def close(self, code: int = 1000) -> None:
+        """The client closed this socket with ``code`` (kept in ``closed_with``)."""
         self.closed_with = code
         self.alive = False
 
     def join(self, timeout: float | None = None) -> None:
-        return None
+        """Nothing to wait for: a scripted transport has no thread."""
 
     def _listener(self) -> TransportListener:
         assert self.listener is not None, "the client has not opened this transport"

@@ -24,7 +24,8 @@ def load_build():  # docs/ is not a package: load docs/build.py by path
 
 def test_the_reference_builds_and_lists_every_exported_name(tmp_path: Path,
                                                             repo_env: dict[str, str]) -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "docs" / "build.py"), "--output", str(tmp_path)],
+    done = subprocess.run([sys.executable, str(ROOT / "docs" / "build.py"), "--strict",
+                           "--output", str(tmp_path)],
                           cwd=ROOT, env=repo_env, capture_output=True, text=True, timeout=120,
                           check=False)
     assert done.returncode == 0, done.stdout + done.stderr
