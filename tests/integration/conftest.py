@@ -1,13 +1,22 @@
-"""Fixtures of the soketi integration tests (the machinery lives in ``soketi_harness``).
+"""Fixtures of the integration tests (the machinery lives in ``soketi_harness`` and
+``local_harness``).
 
-- ``soketi``: the session's soketi on free loopback ports (``Soketi``: ``host``, ``port``,
-  ``app_id``, ``key``, ``secret``, ``client_options()``, ``sdk``, ``channels()``, ``stop()``,
-  ``start()``, ``restart()``).
+- ``server``: the session's server on free loopback ports, parametrized over
+  ``SERVER_KINDS`` = soketi and the project's own ``rxpusher.server`` (test ids ``[soketi]`` /
+  ``[local]``), both behind one interface (``ServerHarness``: ``kind``, ``host``, ``port``,
+  ``app_id``, ``key``, ``secret``, ``client_options()``, ``sdk``, ``channels()``,
+  ``channel_info()``, ``users()``, ``wait_occupied()``, ``wait_vacant()``, ``stop()``,
+  ``start()``, ``restart()``). Every test that uses it (directly or through ``sdk``,
+  ``make_pusher``, ``auth_server``) runs once against each server.
+- ``soketi``: the historical name of ``server`` (same object, whichever kind it is).
 - ``sdk``: the official ``pusher.Pusher`` HTTP client pointing at it.
 - ``make_pusher``: factory of ``rxpusher.Pusher`` clients, all closed at teardown.
 - ``auth_server``: a local channel-authorization endpoint signing with the SDK, recording
   every request; ``unreachable_endpoint``: a URL nobody listens on.
 - ``unique``: channel names no other test uses.
+
+A module whose tests restart their server defines its own ``server`` fixture (see
+``test_reconnect.py``): ``make_pusher``, ``sdk`` and ``auth_server`` then follow it.
 """
 
 from __future__ import annotations
@@ -19,9 +28,22 @@ from typing import Any, Callable, Iterable
 
 import pytest
 
-from soketi_harness import HOST, AuthServer, Soketi, free_port
+from local_harness import SERVER_KINDS, make_server
+from soketi_harness import HOST, AuthServer, ServerHarness, free_port
 
 INTEGRATION_DIR = Path(__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "soketi_only: runs against soketi alone, for a reason given next to the mark",
+    )
+    config.addinivalue_line(
+        "markers",
+        "local_only: runs against the local rxpusher.server alone, for a reason given next "
+        "to the mark",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -31,21 +53,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="session")
-def soketi() -> Iterable[Soketi]:
-    """The session's soketi (never restarted; the reconnect tests use their own)."""
-    server = Soketi()
-    server.start()
+@pytest.fixture(scope="session", params=list(SERVER_KINDS))
+def server(request: pytest.FixtureRequest) -> Iterable[ServerHarness]:
+    """The session's server of each kind (never restarted; the reconnect tests use their
+    own)."""
+    srv = make_server(request.param)
     try:
-        yield server
+        yield srv
     finally:
-        server.cleanup()
+        srv.cleanup()
 
 
 @pytest.fixture
-def sdk(soketi: Soketi) -> Any:
-    """Official ``pusher.Pusher`` HTTP client pointing at the session soketi."""
-    return soketi.sdk
+def soketi(server: ServerHarness) -> ServerHarness:
+    """Historical name of ``server``: soketi or the local server, per the test's id."""
+    return server
+
+
+@pytest.fixture
+def sdk(server: ServerHarness) -> Any:
+    """Official ``pusher.Pusher`` HTTP client pointing at the session server."""
+    return server.sdk
 
 
 # --------------------------------------------------------------------------------------------
@@ -54,8 +82,9 @@ def sdk(soketi: Soketi) -> Any:
 
 
 @pytest.fixture
-def make_pusher(soketi: Soketi) -> Iterable[Callable[..., Any]]:
-    """Factory ``make_pusher(key=None, server=None, **options)`` -> rxpusher.Pusher on soketi.
+def make_pusher(server: ServerHarness) -> Iterable[Callable[..., Any]]:
+    """Factory ``make_pusher(key=None, server=None, **options)`` -> rxpusher.Pusher on the
+    test's server (or on the one passed).
 
     Every client made here is closed at the end of the test, even when it fails.
     """
@@ -63,8 +92,10 @@ def make_pusher(soketi: Soketi) -> Iterable[Callable[..., Any]]:
 
     made: list[Any] = []
 
-    def make(key: str | None = None, server: Soketi | None = None, **options: Any) -> Any:
-        srv = server or soketi
+    default = server
+
+    def make(key: str | None = None, server: ServerHarness | None = None, **options: Any) -> Any:
+        srv = server or default
         client = rxpusher.Pusher(key or srv.key, **srv.client_options(**options))
         made.append(client)
         return client

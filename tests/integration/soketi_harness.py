@@ -29,7 +29,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from urllib.parse import parse_qs
 
 HOST = "127.0.0.1"
@@ -239,8 +239,107 @@ def _reap_all() -> None:
         _reap(proc, graceful_timeout=2.0)
 
 
-class Soketi:
+class ServerHarness:
+    """What every integration-test server offers, whatever runs it (soketi or the local
+    ``rxpusher.server``): credentials, ``client_options()``, the official SDK pointed at it
+    and HTTP-API queries through that SDK.
+
+    Subclasses set ``host``, ``port``, ``app_id``, ``key``, ``secret`` and implement
+    ``start()``, ``stop(graceful=True)``, ``running`` and ``cleanup()``.
+    """
+
+    #: Short name of the implementation, also the pytest id of the parametrized fixtures.
+    kind = "server"
+    host: str
+    port: int
+    app_id: str
+    key: str
+    secret: str
+    _sdk: Any = None
+
+    # lifecycle (implemented by subclasses) --------------------------------------------------
+    @property
+    def running(self) -> bool:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self, graceful: bool = True) -> None:
+        raise NotImplementedError
+
+    def restart(self, graceful: bool = True) -> None:
+        self.stop(graceful=graceful)
+        self.start()
+
+    def cleanup(self) -> None:
+        self.stop()
+
+    def log(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.kind} {self.host}:{self.port}>"
+
+    # addresses and clients ------------------------------------------------------------------
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/app/{self.key}"
+
+    def client_options(self, **overrides: Any) -> dict[str, Any]:
+        """Keyword arguments for ``rxpusher.Pusher(server.key, **opts)``."""
+        opts: dict[str, Any] = {"host": self.host, "ws_port": self.port, "use_tls": False}
+        opts.update(overrides)
+        return opts
+
+    @property
+    def sdk(self) -> Any:
+        """The official server SDK, pointed at this server."""
+        if self._sdk is None:
+            import pusher as pusher_sdk
+
+            self._sdk = pusher_sdk.Pusher(
+                app_id=self.app_id,
+                key=self.key,
+                secret=self.secret,
+                host=self.host,
+                port=self.port,
+                ssl=False,
+                timeout=5,
+            )
+        return self._sdk
+
+    # HTTP API queries -----------------------------------------------------------------------
+    def channels(self, prefix: str | None = None) -> set[str]:
+        """Names of the occupied channels, as the server sees them."""
+        info = self.sdk.channels_info(prefix_filter=prefix)
+        return set(info.get("channels", {}).keys())
+
+    def channel_info(self, name: str) -> dict[str, Any]:
+        return dict(self.sdk.channel_info(name, ["subscription_count"]))
+
+    def users(self, channel: str) -> set[str]:
+        return {str(u["id"]) for u in self.sdk.users_info(channel).get("users", [])}
+
+    def wait_occupied(self, name: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        wait_for(
+            lambda: name in self.channels(), timeout, 0.02, f"{name!r} occupied on the server"
+        )
+
+    def wait_vacant(self, name: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        wait_for(
+            lambda: name not in self.channels(), timeout, 0.02, f"{name!r} vacant on the server"
+        )
+
+
+class Soketi(ServerHarness):
     """One soketi process on loopback, restartable on the same ports."""
+
+    kind = "soketi"
 
     def __init__(
         self,
@@ -354,10 +453,6 @@ class Soketi:
         _reap(proc)
         wait_for(lambda: not port_is_open(self.port), 10, message=f"port {self.port} closed")
 
-    def restart(self, graceful: bool = True) -> None:
-        self.stop(graceful=graceful)
-        self.start()
-
     def cleanup(self) -> None:
         """Stop the server and remove its log file."""
         self.stop()
@@ -371,60 +466,6 @@ class Soketi:
             return self.log_path.read_text(errors="replace")[-4000:]
         except OSError:
             return ""
-
-    # addresses and clients ------------------------------------------------------------------
-    @property
-    def http_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://{self.host}:{self.port}/app/{self.key}"
-
-    def client_options(self, **overrides: Any) -> dict[str, Any]:
-        """Keyword arguments for ``rxpusher.Pusher(soketi.key, **opts)``."""
-        opts: dict[str, Any] = {"host": self.host, "ws_port": self.port, "use_tls": False}
-        opts.update(overrides)
-        return opts
-
-    @property
-    def sdk(self) -> Any:
-        """The official server SDK, pointed at this soketi."""
-        if self._sdk is None:
-            import pusher as pusher_sdk
-
-            self._sdk = pusher_sdk.Pusher(
-                app_id=self.app_id,
-                key=self.key,
-                secret=self.secret,
-                host=self.host,
-                port=self.port,
-                ssl=False,
-                timeout=5,
-            )
-        return self._sdk
-
-    # HTTP API queries -----------------------------------------------------------------------
-    def channels(self, prefix: str | None = None) -> set[str]:
-        """Names of the occupied channels, as the server sees them."""
-        info = self.sdk.channels_info(prefix_filter=prefix)
-        return set(info.get("channels", {}).keys())
-
-    def channel_info(self, name: str) -> dict[str, Any]:
-        return dict(self.sdk.channel_info(name, ["subscription_count"]))
-
-    def users(self, channel: str) -> set[str]:
-        return {str(u["id"]) for u in self.sdk.users_info(channel).get("users", [])}
-
-    def wait_occupied(self, name: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        wait_for(
-            lambda: name in self.channels(), timeout, 0.02, f"{name!r} occupied on the server"
-        )
-
-    def wait_vacant(self, name: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        wait_for(
-            lambda: name not in self.channels(), timeout, 0.02, f"{name!r} vacant on the server"
-        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Channel authorization against soketi: auth endpoint, authorizer, local signing, failures."""
+"""Channel authorization against soketi and the local server: auth endpoint, authorizer, local
+signing, failures."""
 
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ def test_server_rejection_of_a_bad_signature(make_pusher, soketi, unique):
     err = _observe(pusher.channel(name)).wait_error()
     assert isinstance(err, rxpusher.SubscriptionError)
     assert err.channel == name
-    assert err.status == 401  # soketi's pusher:subscription_error status
+    assert err.status == 401  # pusher:subscription_error status of soketi (and the local server)
     assert pusher.connection_state == "connected"
     assert name not in soketi.channels()
 

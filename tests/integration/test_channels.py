@@ -1,4 +1,5 @@
-"""Public channels against soketi: subscribe, receive SDK events, reference counting."""
+"""Public channels against soketi and the local server: subscribe, receive SDK events,
+reference counting."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Client events between two rxpusher clients through soketi."""
+"""Client events between two rxpusher clients through soketi and the local server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The connection against soketi: frames, messages, state, refused connections."""
+"""The connection against soketi and the local server: frames, messages, state, refused
+connections."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_connects_and_streams_frames_messages_and_state(make_pusher, soketi):
     assert isinstance(first, str)
     decoded = json.loads(first)
     assert decoded["event"] == "pusher:connection_established"
-    # soketi sends the data as a JSON string; messages carry it decoded once.
+    # The server sends the data as a JSON string; messages carry it decoded once.
     assert isinstance(decoded["data"], str)
     established = messages.wait_item(lambda e: e.name == "pusher:connection_established")
     assert isinstance(established, rxpusher.Event)
@@ -97,9 +98,10 @@ def test_context_manager_closes_and_completes_streams(soketi, unique):
     soketi.wait_vacant(name)
 
 
-def test_idle_connection_pings_and_soketi_pongs(make_pusher, soketi):
-    # soketi announces activity_timeout 30; the smaller option wins, so the client pings
-    # after 0.3 s of silence and soketi's pusher:pong keeps the connection up.
+def test_idle_connection_pings_and_the_server_pongs(make_pusher, soketi):
+    # The server announces activity_timeout 30 (soketi's value; the local one is configured
+    # alike); the smaller option wins, so the client pings after 0.3 s of silence and the
+    # server's pusher:pong keeps the connection up.
     pusher = make_pusher(activity_timeout=0.3, pong_timeout=1.0)
     pongs = Collector("pong")
     pongs.subscribe_to(pusher.events("pusher:pong"))

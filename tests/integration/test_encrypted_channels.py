@@ -1,4 +1,5 @@
-"""End-to-end encrypted channels against soketi, with events encrypted by the official SDK."""
+"""End-to-end encrypted channels against soketi and the local server, with events encrypted by
+the official SDK."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Presence channels against soketi: members snapshots, joins and leaves between clients."""
+"""Presence channels against soketi and the local server: members snapshots, joins and leaves
+between clients."""
 
 from __future__ import annotations
 

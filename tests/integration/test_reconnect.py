@@ -1,7 +1,9 @@
-"""soketi stopped and restarted on the same port: every channel comes back by itself.
+"""The server stopped and restarted on the same port: every channel comes back by itself.
 
-These tests use their own soketi (own ports), the only one ever restarted, so the session's
-server is never disturbed.
+These tests use their own server (own ports) of each kind, soketi and the local
+``rxpusher.server``, the only ones ever restarted, so the session's servers are never
+disturbed. ``server.stop(graceful=True)`` closes every socket with 4200 (soketi's SIGTERM),
+``graceful=False`` drops them without a close frame (SIGKILL).
 """
 
 from __future__ import annotations
@@ -9,17 +11,17 @@ from __future__ import annotations
 import pytest
 
 import rxpusher
-from soketi_harness import AuthServer, Collector, Soketi, wait_for, wait_state
+from local_harness import SERVER_KINDS, make_server
+from soketi_harness import AuthServer, Collector, wait_for, wait_state
 
 pytestmark = pytest.mark.integration
 
 FAST = dict(reconnect=rxpusher.Backoff(initial=0.1, maximum=1.0))
 
 
-@pytest.fixture(scope="module")
-def restartable():
-    server = Soketi()
-    server.start()
+@pytest.fixture(scope="module", params=list(SERVER_KINDS))
+def restartable(request):
+    server = make_server(request.param)
     try:
         yield server
     finally:

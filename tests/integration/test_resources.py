@@ -1,4 +1,5 @@
-"""Resource hygiene against soketi: close() ends every thread, cycles do not leak."""
+"""Resource hygiene against soketi and the local server: close() ends every thread, cycles do
+not leak."""
 
 from __future__ import annotations
 
