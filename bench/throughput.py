@@ -414,6 +414,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=2000.0, help="paced events per second")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the paced phase")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--chart", metavar="PATH",
+                        help="also save a bar chart (PNG) of events/s and median latency")
     parser.add_argument("--kinds", default="drain," + ",".join(KINDS),
                         help="subscribers to measure, in this order (drain: soketi ceiling)")
     parser.add_argument("--subscriber", help=argparse.SUPPRESS)
@@ -473,8 +475,31 @@ def main() -> int:
               f"{'met' if r_py >= 2 else 'NOT met'})")
         print(f"median latency rxpusher - bare: {d_lat:+.3f} ms  (target <= 0.1 ms: "
               f"{'met' if d_lat <= 0.1 else 'NOT met'})")
+    if args.chart:
+        save_chart(args.chart, kinds, med)
     print(f"\ntotal {time.monotonic() - started:.0f} s")
     return 0 if all_complete else 1
+
+
+def save_chart(path: str, kinds: list[str], med: dict[str, dict[str, float]]) -> None:
+    """Bar charts of events/s and median latency per subscriber (needs matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    clients = [k for k in kinds if k != "drain"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    left.bar(clients, [med[k]["eps"] for k in clients], color="#4c72b0")
+    if "drain" in kinds:
+        left.axhline(med["drain"]["eps"], color="grey", linestyle="--", label="soketi ceiling")
+        left.legend(loc="upper left", fontsize=8)
+    left.set_title("burst: events/s (higher is better)")
+    right.bar(clients, [med[k]["med"] for k in clients], color="#dd8452")
+    right.set_title("median latency at 2,000/s, ms (lower is better)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print("chart:", path)
 
 
 if __name__ == "__main__":
