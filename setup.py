@@ -26,6 +26,7 @@ setup(
     extras_require={
         "encryption": ["pynacl>=1.5"],
         "server": ["websockets>=13"],
+        "socks": ["python-socks>=2.4", "pysocks>=1.7"],
         "test": [
             "pytest>=8",
             "pytest-timeout>=2.3",
