@@ -169,10 +169,17 @@ def listen(args: argparse.Namespace) -> int:
     outcome: dict[str, Any] = {"status": 0, "printed": 0}
     lock = threading.Lock()
 
+    failed_channels = [0]
+
     def fail(error: Exception) -> None:
-        # SubscriptionErrors are printed from pusher.errors; a refusal ends the command.
+        # SubscriptionErrors are printed from pusher.errors; a refusal ends the command, and
+        # so does the failure of every channel (nothing left to listen to).
+        with lock:
+            failed_channels[0] += 1
+            give_up = isinstance(error, ConnectionRefused) or failed_channels[0] == len(channels)
         if isinstance(error, ConnectionRefused) and not done.is_set():
             print(f"rxpusher: {error}", file=sys.stderr, flush=True)
+        if give_up:
             outcome["status"] = 1
             done.set()
 

@@ -107,3 +107,13 @@ def test_demo_streams_live_output_and_stops_by_itself():
     assert "APPL" in rows[-1] and "online: trader,viewer" in rows[-1]
     received = int(done.stdout.strip().splitlines()[-1].split()[0])
     assert received > 0
+
+
+def test_listen_exits_non_zero_when_every_channel_fails(soketi):
+    done = subprocess.run(
+        [*CLI, "listen", soketi.key, "--channel", "private-no-auth", *server_args(soketi)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert done.returncode == 1
+    assert "private-no-auth" in done.stderr and "authorization" in done.stderr
+    assert "Traceback" not in done.stderr
