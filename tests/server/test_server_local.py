@@ -23,8 +23,20 @@ from rxpusher.server import LocalServer, main
 IMPORT_ROOT = Path(rxpusher.server.__file__).parents[2]
 
 
+_OTHERS: set[threading.Thread] = set()
+
+
+@pytest.fixture(autouse=True)
+def _servers_started_elsewhere() -> None:
+    """Servers of other test modules (session fixtures) may run meanwhile: not ours."""
+    _OTHERS.clear()
+    _OTHERS.update(t for t in threading.enumerate() if t.name == "rxpusher-local-server")
+
+
 def server_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "rxpusher-local-server"]
+    """Local-server threads started by this test."""
+    return [t for t in threading.enumerate()
+            if t.name == "rxpusher-local-server" and t not in _OTHERS]
 
 
 def test_context_manager_starts_on_a_free_port_and_leaves_no_thread() -> None:
@@ -94,9 +106,14 @@ def test_pytest_plugin_provides_the_fixture(tmp_path: Path) -> None:
             assert pusher_server.port > 0
             assert pusher_server.client_options()["use_tls"] is False
     """))
+    # installed, the plugin loads by its pytest11 entry point; from a bare checkout, by -p
+    from importlib.metadata import entry_points
+
+    installed = any(ep.value == "rxpusher.server.pytest_plugin"
+                    for ep in entry_points(group="pytest11"))
+    load = [] if installed else ["-p", "rxpusher.server.pytest_plugin"]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "rxpusher.server.pytest_plugin",
-         "-p", "no:cacheprovider", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", *load, "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
         env=_env())
     assert result.returncode == 0, result.stdout + result.stderr
