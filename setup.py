@@ -41,6 +41,7 @@ setup(
             "pandas>=2.1",
             "pdoc>=16,<17",
             "flask>=3.0",
+            "mypy>=1.10",
         ],
     },
     entry_points={
