@@ -3,52 +3,29 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 
-from soketi_harness import HOST, wait_for, wait_state
+from soketi_harness import AuthRequest, AuthServer, wait_for, wait_state
 
 pytestmark = pytest.mark.integration
 
 
-class BatchAuthServer:
-    """An endpoint in the pusher-js-auth format: ``channel_name[i]`` in, ``{channel: auth}`` out,
-    signed by the official SDK; records every request's channel names."""
+class BatchAuthServer(AuthServer):
+    """An endpoint in the pusher-js-auth format: ``channel_name[i]`` in, ``{channel: auth}``
+    out, signed by the official SDK; ``batches`` records each request's socket and names."""
 
     def __init__(self, sdk) -> None:
+        super().__init__(sdk)
         self.batches: list[tuple[str, list[str]]] = []
-        outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
-                socket_id = form["socket_id"][0]
-                names = [form[f"channel_name[{i}]"][0] for i in range(len(form) - 1)]
-                outer.batches.append((socket_id, names))
-                body = json.dumps({n: sdk.authenticate(channel=n, socket_id=socket_id)
-                                   for n in names}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer((HOST, 0), Handler)
-        self.url = f"http://{HOST}:{self._httpd.server_address[1]}/pusher/auth"
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(5)
+    def _answer(self, req: AuthRequest) -> tuple[int, str]:
+        socket_id = req.params["socket_id"]
+        names = [req.params[f"channel_name[{i}]"] for i in range(len(req.params) - 1)]
+        self.batches.append((socket_id, names))
+        return 200, json.dumps(
+            {n: self.sdk.authenticate(channel=n, socket_id=socket_id) for n in names}
+        )
 
 
 @pytest.fixture
