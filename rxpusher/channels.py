@@ -190,9 +190,7 @@ class Channel:
     def _attach(self, key: Hashable, sink: Sink) -> None:
         self._host.router.add(self.name, key, sink)
         self._observers += 1
-        if self._observers == 1 and not self._pinned:
-            self._activate()
-        elif self._state.value == FAILED:
+        if (self._observers == 1 and not self._pinned) or self._state.value == FAILED:
             self._subscribe_now()
 
     def _detach(self, key: Hashable, sink: Sink) -> None:
@@ -209,15 +207,10 @@ class Channel:
                 self._subscribe_now()
             return
         self._pinned = True
-        if self._observers == 0:
-            self._activate()
-        elif self._state.value == FAILED:
+        if self._observers == 0 or self._state.value == FAILED:
             self._subscribe_now()
 
     # ---- the subscription --------------------------------------------------------------
-
-    def _activate(self) -> None:
-        self._subscribe_now()
 
     def _subscribe_now(self) -> None:
         """Subscribe on the current socket, or wait as ``pending`` for one."""
