@@ -12,8 +12,10 @@ from .channels import Channel
 from .client import Pusher
 from .exceptions import (
     AuthenticationError,
+    BufferOverflowError,
     ConnectionRefused,
     DecryptionError,
+    EmptySequenceError,
     ObserverError,
     ProtocolError,
     PusherError,
@@ -40,4 +42,6 @@ __all__ = [
     "ServerError",
     "AuthenticationError",
     "DecryptionError",
+    "BufferOverflowError",
+    "EmptySequenceError",
 ]

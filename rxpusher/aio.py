@@ -43,7 +43,7 @@ from typing import Any, Final, Generic, Literal, TypeVar, get_args
 from reactivex import Observable
 from reactivex.disposable import SingleAssignmentDisposable
 
-from .exceptions import PusherError
+from .exceptions import BufferOverflowError, EmptySequenceError
 
 __all__ = [
     "DEFAULT_MAXSIZE",
@@ -65,26 +65,6 @@ DEFAULT_MAXSIZE: Final = 10_000
 
 _OVERFLOW_POLICIES: Final = frozenset(get_args(Overflow))
 _MISSING: Final = object()
-
-
-class BufferOverflowError(PusherError):
-    """The consumer of an :func:`aiter` iterator fell ``maxsize`` items behind the
-    producer and the overflow policy is ``"error"``.
-
-    Raised by the iterator after the items already buffered; the subscription has been
-    released by then. ``maxsize`` is the bound that was exceeded.
-    """
-
-    def __init__(self, maxsize: int) -> None:
-        super().__init__(
-            f"the asyncio consumer fell {maxsize} items behind its observable "
-            "(raise maxsize, consume faster, or pick overflow='drop_oldest'/'drop_newest')"
-        )
-        self.maxsize = maxsize
-
-
-class EmptySequenceError(PusherError, LookupError):
-    """:func:`first` found that the observable completed without emitting anything."""
 
 
 class _Bridge(Generic[T]):

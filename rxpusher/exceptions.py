@@ -8,14 +8,16 @@ auth call that failed) carry that exception as ``__cause__``.
 from __future__ import annotations
 
 __all__ = [
-    "PusherError",
-    "ProtocolError",
-    "ConnectionRefused",
-    "SubscriptionError",
     "AuthenticationError",
-    "ObserverError",
-    "ServerError",
+    "BufferOverflowError",
+    "ConnectionRefused",
     "DecryptionError",
+    "EmptySequenceError",
+    "ObserverError",
+    "ProtocolError",
+    "PusherError",
+    "ServerError",
+    "SubscriptionError",
 ]
 
 
@@ -95,3 +97,23 @@ class ServerError(PusherError):
         super().__init__(f"server error ({code}): {message}")
         self.code = code
         self.message = message
+
+
+class BufferOverflowError(PusherError):
+    """The consumer of an ``rxpusher.aio.aiter`` iterator fell ``maxsize`` items behind the
+    producer and the overflow policy is ``"error"``.
+
+    Raised by the iterator after the items already buffered; the subscription has been
+    released by then. ``maxsize`` is the bound that was exceeded.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(
+            f"the asyncio consumer fell {maxsize} items behind its observable "
+            "(raise maxsize, consume faster, or pick overflow='drop_oldest'/'drop_newest')"
+        )
+        self.maxsize = maxsize
+
+
+class EmptySequenceError(PusherError, LookupError):
+    """``rxpusher.aio.first`` found that the observable completed without emitting anything."""
