@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from reactivex import abc
 from reactivex.disposable import Disposable, SerialDisposable
+from reactivex.scheduler import VirtualTimeScheduler
 
 from . import protocol
 from ._internal.hub import Hub, ReplayHub
@@ -35,6 +36,14 @@ DISCONNECTED = "disconnected"
 STATES = (INITIALIZED, CONNECTING, CONNECTED, UNAVAILABLE, FAILED, DISCONNECTED)
 
 _NO_CLOSE_FRAME = (None, 1005, 1006)
+
+
+def _seconds_clock(scheduler: abc.SchedulerBase) -> Callable[[], float]:
+    """Seconds on ``scheduler``'s timeline: a virtual-time scheduler's float clock, read
+    directly, or any scheduler's ``now``."""
+    if isinstance(scheduler, VirtualTimeScheduler) and isinstance(scheduler.clock, (int, float)):
+        return lambda: float(scheduler.clock)
+    return lambda: scheduler.now.timestamp()
 
 
 class ConnectionHandler(Protocol):
@@ -115,7 +124,7 @@ class Connection:
         self._host_index = 0
         self._wanted = False
         self._closed = False
-        self._clock = clock or (lambda: scheduler.now.timestamp())
+        self._clock = clock or _seconds_clock(scheduler)
         self._last_activity = self._clock()
         self._inbound = 0  # frames seen, so a pong at the ping's own instant still counts
         self._inbound_at_ping: int | None = None
