@@ -43,6 +43,7 @@ class Hub:
         self._presence: dict[str, dict[str, str]] = {}  # socket id -> channel -> user id
         self._members: dict[str, dict[str, _Member]] = {}  # channel -> user id -> member
         self._users: dict[str, dict[str, Peer]] = {}  # signed-in user id -> socket id -> peer
+        self._watchlists: dict[str, tuple[Peer, tuple[str, ...]]] = {}  # socket id -> watched
         self._cache: dict[str, tuple[float, str, object]] = {}  # channel -> expiry, event, data
 
     # connections
@@ -67,16 +68,37 @@ class Hub:
         """The connection with this socket id, if open."""
         return self._peers.get(socket_id)
 
-    def sign_in(self, peer: Peer, user_id: str) -> None:
-        """Record that ``peer`` is signed in as ``user_id``."""
+    def sign_in(self, peer: Peer, user_id: str, watchlist: Iterable[str] = ()) -> None:
+        """Record that ``peer`` is signed in as ``user_id``, watching ``watchlist``.
+
+        The peer is told which watched users are online now; when ``user_id`` comes online
+        (its first connection), every peer watching it is told."""
+        came_online = user_id not in self._users
         self._users.setdefault(user_id, {})[peer.socket_id] = peer
+        watched = tuple(dict.fromkeys(str(w) for w in watchlist))
+        if watched:
+            self._watchlists[peer.socket_id] = (peer, watched)
+            online = [w for w in watched if w in self._users]
+            if online:
+                peer.send_text(_watchlist_frame("online", online))
+        if came_online:
+            self._tell_watchers(user_id, "online")
 
     def sign_out(self, peer: Peer, user_id: str) -> None:
-        """Forget that ``peer`` is signed in as ``user_id``."""
+        """Forget that ``peer`` is signed in as ``user_id``; its watchers hear when the user's
+        last connection goes."""
+        self._watchlists.pop(peer.socket_id, None)
         sessions = self._users.get(user_id, {})
         sessions.pop(peer.socket_id, None)
         if not sessions:
             self._users.pop(user_id, None)
+            self._tell_watchers(user_id, "offline")
+
+    def _tell_watchers(self, user_id: str, name: str) -> None:
+        text = _watchlist_frame(name, [user_id])
+        for watcher, watched in list(self._watchlists.values()):
+            if user_id in watched:
+                watcher.send_text(text)
 
     def user_peers(self, user_id: str) -> list[Peer]:
         """The connections signed in as ``user_id``."""
@@ -203,3 +225,9 @@ class Hub:
     def members(self, channel: str) -> dict[str, object]:
         """Presence members of ``channel``: user id -> user info."""
         return {uid: member.info for uid, member in self._members.get(channel, {}).items()}
+
+
+def _watchlist_frame(name: str, user_ids: list[str]) -> str:
+    """``pusher_internal:watchlist_events`` telling that ``user_ids`` went ``name``."""
+    return frame("pusher_internal:watchlist_events",
+                 json_data({"events": [{"name": name, "user_ids": user_ids}]}))

@@ -190,8 +190,10 @@ class Session:
         if self.user_id is not None:
             self._hub.sign_out(self, self.user_id)
         self.user_id = str(user_id)
-        self._hub.sign_in(self, self.user_id)
+        watchlist = user.get("watchlist") if isinstance(user, dict) else None
         self.send_text(frame("pusher:signin_success", request))
+        self._hub.sign_in(self, self.user_id,
+                          watchlist if isinstance(watchlist, list) else ())
 
     def _unauthorized(self, message: str) -> None:
         self.send_text(error(4009, message))

@@ -73,3 +73,59 @@ def test_server_to_user_events_reach_user_events_on_the_local_server():
             assert notices.wait_count(1) == [{"text": "hello"}]
         finally:
             client.close()
+
+
+# local server only: soketi 1.6 sends no watchlist events.
+@pytest.mark.local_only
+def test_watchlist_reports_watched_users_going_online_and_offline_on_the_local_server():
+    import pusher as pusher_sdk
+
+    from rxpusher.server import LocalServer
+
+    with LocalServer() as server:
+        sdk = pusher_sdk.Pusher(**server.sdk_options())
+
+        def signer(user: dict):
+            return lambda sid: sdk.authenticate_user(sid, user)
+
+        friend = rxpusher.Pusher(server.key, user_authorizer=signer({"id": "friend"}),
+                                 **server.client_options())
+        watcher = rxpusher.Pusher(
+            server.key, user_authorizer=signer({"id": "me", "watchlist": ["friend", "other"]}),
+            **server.client_options(),
+        )
+        try:
+            friend.signin()
+            wait_for(lambda: friend.user.signed_in)
+            events = Collector("watchlist")
+            events.subscribe_to(watcher.user.watchlist)
+            watcher.signin()
+            assert events.wait_count(1) == [{"name": "online", "user_ids": ["friend"]}]
+            friend.close()
+            assert events.wait_count(2)[1] == {"name": "offline", "user_ids": ["friend"]}
+        finally:
+            friend.close()
+            watcher.close()
+
+
+# local server only: soketi 1.6 sends no subscription_count events.
+@pytest.mark.local_only
+def test_subscription_count_updates_reach_the_stream_and_the_property_on_the_local_server():
+    from rxpusher.server import LocalServer
+
+    with LocalServer(subscription_count=True) as server:
+        first = rxpusher.Pusher(server.key, **server.client_options())
+        second = rxpusher.Pusher(server.key, **server.client_options())
+        try:
+            counts = Collector("counts")
+            counts.subscribe_to(first.channel("room").events("pusher:subscription_count"))
+            wait_for(lambda: first.channel("room").subscribed)
+            second.subscribe("room")
+            counts.wait_item(lambda d: d == {"subscription_count": 2})
+            assert first.channel("room").subscription_count == 2
+            second.close()
+            counts.wait_item(lambda d: d == {"subscription_count": 1})
+            assert first.channel("room").subscription_count == 1
+        finally:
+            first.close()
+            second.close()

@@ -72,3 +72,28 @@ def test_signed_out_when_disconnected(
     gone.close()
     sdk.send_to_user("u", "still-here", "1")
     assert staying.next()["event"] == "still-here"
+
+
+def watchlist_events(client: RawClient) -> list[dict[str, object]]:
+    message = client.next()
+    assert message["event"] == "pusher_internal:watchlist_events"
+    return json.loads(message["data"])["events"]
+
+
+def test_watchlist_tells_who_is_online_then_each_change_once_per_user(
+        connect: Callable[..., RawClient], sdk: pusher.Pusher) -> None:
+    alice_phone, alice_laptop, watcher = connect(), connect(), connect()
+    signin(alice_phone, sdk, {"id": "alice"})
+    answer = signin(watcher, sdk, {"id": "me", "watchlist": ["alice", "bob"]})
+    assert answer["event"] == "pusher:signin_success"
+    assert watchlist_events(watcher) == [{"name": "online", "user_ids": ["alice"]}]
+    signin(alice_laptop, sdk, {"id": "alice"})      # a second connection: no news
+    bob = connect()
+    signin(bob, sdk, {"id": "bob"})
+    assert watchlist_events(watcher) == [{"name": "online", "user_ids": ["bob"]}]
+    alice_phone.close()                             # alice is still on her laptop
+    bob.close()
+    assert watchlist_events(watcher) == [{"name": "offline", "user_ids": ["bob"]}]
+    alice_laptop.close()
+    assert watchlist_events(watcher) == [{"name": "offline", "user_ids": ["alice"]}]
+    assert watcher.sync() == []
