@@ -102,6 +102,10 @@ class Options:
             raise ValueError("channel_data needs a user_id")
         if self.ssl_context is not None and not isinstance(self.ssl_context, ssl.SSLContext):
             raise TypeError("ssl_context must be an ssl.SSLContext")
+        for name in ("auth_endpoint", "user_auth_endpoint"):
+            url = getattr(self, name)
+            if url is not None and not str(url).startswith(("http://", "https://")):
+                raise ValueError(f"{name} must be an absolute http(s) URL, got {url!r}")
         if self.proxy is not None and "://" not in self.proxy:
             raise ValueError("proxy must be a URL such as http://host:3128 or socks5://host:1080")
 

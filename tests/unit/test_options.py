@@ -146,3 +146,13 @@ def test_state_starts_initialized_with_no_socket_id(make_pusher) -> None:
     states = record(p.state)
     assert states.items == ["initialized"]
     assert p.socket_id is None
+
+
+def test_auth_endpoints_must_be_absolute_urls() -> None:
+    import pytest
+
+    import rxpusher
+
+    for option in ("auth_endpoint", "user_auth_endpoint"):
+        with pytest.raises(ValueError, match=option):
+            rxpusher.Pusher("key", auto_connect=False, **{option: "/pusher/auth"})
