@@ -117,3 +117,29 @@ def test_listen_exits_non_zero_when_every_channel_fails(soketi):
     assert done.returncode == 1
     assert "private-no-auth" in done.stderr and "authorization" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("how", ["auth-endpoint", "secret-presence"])
+def test_listen_subscribes_private_and_presence_channels(soketi, auth_server, unique, how):
+    if how == "auth-endpoint":
+        channel = unique("private-cli-endpoint")
+        auth = ["--auth-endpoint", auth_server.url]
+    else:
+        channel = unique("presence-cli")
+        auth = ["--secret", soketi.secret, "--channel-data", '{"user_id": 7, "user_info": {"n": 1}}']
+    listen = subprocess.Popen(
+        [*CLI, "listen", soketi.key, "--channel", channel, *auth, "--count", "1",
+         *server_args(soketi)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_line(lines_of(listen.stderr), lambda line: line == f"[{channel}: subscribed]")
+        if how == "secret-presence":
+            assert soketi.users(channel) == {"7"}  # joined with --channel-data, id as string
+        soketi.sdk.trigger(channel, "hello", {"via": how})
+        out, _ = listen.communicate(timeout=30)
+    finally:
+        listen.kill()
+    assert listen.returncode == 0
+    assert json.loads(out) == {"channel": channel, "event": "hello", "data": {"via": how},
+                               "user_id": None}
