@@ -143,3 +143,37 @@ def test_listen_subscribes_private_and_presence_channels(soketi, auth_server, un
     assert listen.returncode == 0
     assert json.loads(out) == {"channel": channel, "event": "hello", "data": {"via": how},
                                "user_id": None}
+
+
+def test_serve_runs_a_server_that_listen_and_trigger_use_and_stops_cleanly_on_ctrl_c(unique):
+    import signal
+
+    from soketi_harness import free_port
+
+    port = str(free_port())
+    serve = subprocess.Popen(
+        [*CLI, "serve", "--port", port, "--app-id", "5", "--key", "k5", "--secret", "s5"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    listen = None
+    try:
+        wait_line(lines_of(serve.stdout), lambda line: "Press Ctrl-C" in line)
+        channel = unique("served")
+        local = ["--host", "127.0.0.1", "--port", port, "--no-tls"]
+        listen = subprocess.Popen([*CLI, "listen", "k5", "--channel", channel, "--count", "1", *local],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_line(lines_of(listen.stderr), lambda line: line == f"[{channel}: subscribed]")
+        sent = subprocess.run([*CLI, "trigger", "--app-id", "5", "--key", "k5", "--secret", "s5",
+                               *local, channel, "ping", '"pong"'],
+                              capture_output=True, text=True, timeout=30)
+        assert sent.returncode == 0, sent.stderr
+        out, _ = listen.communicate(timeout=30)
+        assert json.loads(out)["data"] == "pong"
+        serve.send_signal(signal.SIGINT)
+        _, err = serve.communicate(timeout=30)
+        assert serve.returncode in (0, 130)
+        assert "Traceback" not in err
+    finally:
+        serve.kill()
+        if listen is not None:
+            listen.kill()
