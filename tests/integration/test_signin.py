@@ -124,7 +124,8 @@ def test_subscription_count_updates_reach_the_stream_and_the_property_on_the_loc
             counts.wait_item(lambda d: d == {"subscription_count": 2})
             assert first.channel("room").subscription_count == 2
             second.close()
-            counts.wait_item(lambda d: d == {"subscription_count": 1})
+            wait_for(lambda: counts.snapshot()[-1] == {"subscription_count": 1})
+            assert counts.snapshot()[-2:] == [{"subscription_count": 2}, {"subscription_count": 1}]
             assert first.channel("room").subscription_count == 1
         finally:
             first.close()
