@@ -335,18 +335,11 @@ class Channel:
     def _error_streams(self, error: Exception) -> None:
         """Error and drop every Rx stream of this channel; bindings stay."""
         with self._host.lock:
-            dropped = []
-            for key, sink in self._host.router.sinks(self.name):
-                if sink.terminates and self._host.router.remove(self.name, key, sink):
-                    self._observers -= 1
-                    dropped.append(sink)
+            dropped = self._host.router.drop(self.name, streams_only=True)
+            self._observers -= len(dropped)
             if not self.active and self._state.value != FAILED:
                 self._deactivate()
-        for sink in dropped:
-            try:
-                sink.observer.on_error(error)
-            except Exception as exc:  # noqa: BLE001
-                self._host.report(exc)
+        self._host.router.end(dropped, error)
 
     def _complete(self, final: bool) -> None:
         """Complete every stream and binding of this channel. ``final`` (the client closes)
@@ -354,17 +347,9 @@ class Channel:
         handle stays usable and a new observer subscribes it again."""
         with self._host.lock:
             self._closed = final
-            dropped = [
-                sink
-                for key, sink in self._host.router.sinks(self.name)
-                if self._host.router.remove(self.name, key, sink)
-            ]
+            dropped = self._host.router.drop(self.name)
             self._observers = 0
-        for sink in dropped:
-            try:
-                sink.observer.on_completed()
-            except Exception as exc:  # noqa: BLE001
-                self._host.report(exc)
+        self._host.router.end(dropped)
         self._bindings.unbind()
         if final:
             self._state.complete()

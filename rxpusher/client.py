@@ -148,7 +148,7 @@ class Pusher:
             self._channels.clear()
         for channel in channels:
             channel._complete(final=True)
-        self._complete_global_streams()
+        self.router.end(self.router.drop(GLOBAL))
         self.user._complete()
         self._bindings.unbind()
         self._errors.complete()
@@ -233,14 +233,6 @@ class Pusher:
 
         return self.deliver_on(reactivex.create(subscribe))
 
-    def _complete_global_streams(self) -> None:
-        dropped = [s for k, s in self.router.sinks(GLOBAL) if self.router.remove(GLOBAL, k, s)]
-        for sink in dropped:
-            try:
-                sink.observer.on_completed()
-            except Exception as exc:  # noqa: BLE001
-                self.report(exc)
-
     # ---- plumbing shared with channels ---------------------------------------------------
 
     def deliver_on(self, observable: Observable[Any]) -> Observable[Any]:
@@ -295,14 +287,7 @@ class Pusher:
         """Error every channel stream and every global ``events`` stream."""
         for channel in list(self._channels.values()):
             channel._error_streams(error)
-        dropped = [
-            s for k, s in self.router.sinks(GLOBAL) if s.terminates and self.router.remove(GLOBAL, k, s)
-        ]
-        for sink in dropped:
-            try:
-                sink.observer.on_error(error)
-            except Exception as exc:  # noqa: BLE001
-                self.report(exc)
+        self.router.end(self.router.drop(GLOBAL, streams_only=True), error)
 
     def on_event(self, event: Event) -> None:
         """Route one decoded event (reader thread)."""

@@ -85,6 +85,27 @@ class Router:
             for sink in sinks:
                 yield key, sink
 
+    def drop(self, channel: str, streams_only: bool = False) -> list[Sink]:
+        """Unregister and return the sinks of ``channel`` (only the Rx streams, not the
+        callback bindings, with ``streams_only``)."""
+        return [
+            sink
+            for key, sink in self.sinks(channel)
+            if (sink.terminates or not streams_only) and self.remove(channel, key, sink)
+        ]
+
+    def end(self, sinks: list[Sink], error: Exception | None = None) -> None:
+        """Terminate dropped sinks: ``on_error(error)``, or ``on_completed()`` without one;
+        what an observer raises is reported."""
+        for sink in sinks:
+            try:
+                if error is None:
+                    sink.observer.on_completed()
+                else:
+                    sink.observer.on_error(error)
+            except Exception as exc:  # noqa: BLE001 - isolation is the point
+                self._report(exc)
+
     def channels(self) -> list[str]:
         """Route keys that hold at least one sink (``GLOBAL`` included)."""
         with self._lock:

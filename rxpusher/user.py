@@ -130,12 +130,4 @@ class User:
 
     def _complete(self) -> None:
         self._watchlist.complete()
-        dropped = [
-            s for k, s in self._host.router.sinks(USER_ROUTE)
-            if self._host.router.remove(USER_ROUTE, k, s)
-        ]
-        for sink in dropped:
-            try:
-                sink.observer.on_completed()
-            except Exception as exc:  # noqa: BLE001
-                self._host.report(exc)
+        self._host.router.end(self._host.router.drop(USER_ROUTE))
