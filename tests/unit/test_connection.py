@@ -125,7 +125,7 @@ def test_server_activity_timeout_smaller_than_option_wins(make_pusher, server, s
     assert pings(server) == 0
     sched.advance_by(0.1)
     assert pings(server) == 1
-    assert p.connection.activity_timeout == 30
+    assert p.activity_timeout == 30
 
 
 def test_option_activity_timeout_smaller_than_server_wins(make_pusher, server, sched) -> None:
