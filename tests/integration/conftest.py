@@ -53,15 +53,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="session", params=list(SERVER_KINDS))
-def server(request: pytest.FixtureRequest) -> Iterable[ServerHarness]:
-    """The session's server of each kind (never restarted; the reconnect tests use their
-    own)."""
-    srv = make_server(request.param)
+def _running(kind: str) -> Iterable[ServerHarness]:
+    srv = make_server(kind)
     try:
         yield srv
     finally:
         srv.cleanup()
+
+
+@pytest.fixture(scope="session", params=list(SERVER_KINDS))
+def server(request: pytest.FixtureRequest) -> Iterable[ServerHarness]:
+    """The session's server of each kind (never restarted; the reconnect tests use their
+    own)."""
+    yield from _running(request.param)
+
+
+@pytest.fixture(scope="module", params=list(SERVER_KINDS))
+def restartable(request: pytest.FixtureRequest) -> Iterable[ServerHarness]:
+    """A server of each kind for one module alone, which its tests may stop and restart."""
+    yield from _running(request.param)
 
 
 @pytest.fixture

@@ -11,21 +11,11 @@ from __future__ import annotations
 import pytest
 
 import rxpusher
-from local_harness import SERVER_KINDS, make_server
 from soketi_harness import AuthServer, Collector, wait_for, wait_state
 
 pytestmark = pytest.mark.integration
 
 FAST = dict(reconnect=rxpusher.Backoff(initial=0.1, maximum=1.0))
-
-
-@pytest.fixture(scope="module", params=list(SERVER_KINDS))
-def restartable(request):
-    server = make_server(request.param)
-    try:
-        yield server
-    finally:
-        server.cleanup()
 
 
 @pytest.fixture

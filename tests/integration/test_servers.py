@@ -17,21 +17,11 @@ import threading
 import pytest
 import websocket
 
-from local_harness import SERVER_KINDS, make_server
 from soketi_harness import wait_for
 
 pytestmark = pytest.mark.integration
 
 OPCODE_TEXT, OPCODE_CLOSE = 0x1, 0x8
-
-
-@pytest.fixture(scope="module", params=list(SERVER_KINDS))
-def restartable(request):
-    server = make_server(request.param)
-    try:
-        yield server
-    finally:
-        server.cleanup()
 
 
 def _open(server) -> websocket.WebSocket:
