@@ -7,15 +7,20 @@ connection state are Observables derived from it.
 >>> pusher.channel("APPL").events("new-price").subscribe(print)  # doctest: +SKIP
 """
 
+import logging as _logging
+
+from ._states import ChannelState, ConnectionState
 from ._version import __version__
 from .channels import Channel
 from .client import Pusher
 from .exceptions import (
     AuthenticationError,
     BufferOverflowError,
+    ClosedError,
     ConnectionRefused,
     DecryptionError,
     EmptySequenceError,
+    InternalError,
     ObserverError,
     ProtocolError,
     PusherError,
@@ -34,7 +39,11 @@ __all__ = [
     "Member",
     "Members",
     "Backoff",
+    "ConnectionState",
+    "ChannelState",
     "PusherError",
+    "ClosedError",
+    "InternalError",
     "SubscriptionError",
     "ConnectionRefused",
     "ProtocolError",
@@ -45,3 +54,5 @@ __all__ = [
     "BufferOverflowError",
     "EmptySequenceError",
 ]
+
+_logging.getLogger("rxpusher").addHandler(_logging.NullHandler())

@@ -1,37 +1,45 @@
-"""Authorization of channel subscriptions and user sign-in.
+"""Authorization of channel subscriptions and user sign-in, as strategies.
 
-Channels: local signing with ``secret``, an ``authorizer`` callable, or an
-``auth_endpoint``, tried in that order; with ``auth_batch`` the channels that
-need auth at the same moment share one request (``batch_authorizer`` or the
-endpoint, in the format of the pusher-js-auth plugin). Users: ``secret`` with
-``user_data``, ``user_authorizer``, or ``user_auth_endpoint``. Signing is
-synchronous; callables and HTTP run on a small worker pool, never on the reader
-thread. Failures become :class:`SubscriptionError` / :class:`AuthenticationError`.
+A strategy is a plain blocking call: it returns an authorization or raises
+:class:`SubscriptionError` (channels) / :class:`AuthenticationError` (users).
+
+- channels, in this order: local signing with ``secret``; the ``authorizer`` callable;
+  the ``auth_endpoint``. With ``auth_batch`` the channels that need authorization at the
+  same moment share one call (``batch_authorizer``, or the endpoint in the format of the
+  pusher-js-auth plugin);
+- users: ``secret`` with ``user_data``; ``user_authorizer``; ``user_auth_endpoint``.
+
+Local signing is pure and runs where it is asked for. The others run user code or I/O,
+so the session runs them on :class:`Workers` threads, never on the reader thread and never
+under its lock; an authorization in flight is cancelled by disposing its token.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
 import hmac
 import json
 import logging
+import queue
 import ssl
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NamedTuple
-
-import requests
-from requests.adapters import HTTPAdapter
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import encryption
 from .exceptions import AuthenticationError, SubscriptionError
 from .options import Options
 from .protocol import ChannelKind, channel_kind
 
+if TYPE_CHECKING:
+    import requests
+
 log = logging.getLogger("rxpusher")
+
+MAX_TEXT = 200
+"""Server-provided text is cut to this many characters in messages and logs."""
+MAX_AUTH_BODY = 1 << 20
+"""The largest auth response body read (bytes)."""
 
 
 class Authorization(NamedTuple):
@@ -51,8 +59,276 @@ class UserAuthorization(NamedTuple):
 
 
 ChannelOutcome = Authorization | SubscriptionError
-UserOutcome = UserAuthorization | AuthenticationError
-ChannelCallback = Callable[[ChannelOutcome], None]
+
+
+def sign(secret: str, message: str) -> str:
+    """Hex HMAC-SHA256 of ``message`` with ``secret``."""
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def shorten(text: object, limit: int = MAX_TEXT) -> str:
+    """``text`` as a ``repr``-safe string of at most ``limit`` characters, for messages and logs."""
+    value = text if isinstance(text, str) else repr(text)
+    value = value.encode("unicode_escape").decode("ascii") if not value.isprintable() else value
+    return value if len(value) <= limit else value[:limit] + f"... ({len(value)} characters)"
+
+
+def encode_channel_data(channel: str, channel_data: Mapping[str, Any]) -> str:
+    """Presence channel data as sent and signed, with the user id as a string."""
+    data = dict(channel_data)
+    data["user_id"] = str(data["user_id"])
+    try:
+        return json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise SubscriptionError(channel, None, f"channel_data cannot be sent as JSON: {exc}") from exc
+
+
+# ---- strategies ------------------------------------------------------------------------
+
+
+class LocalSigner:
+    """Signs with the app secret, as the server SDKs do; no I/O."""
+
+    def __init__(self, options: Options) -> None:
+        assert options.secret is not None
+        self._key = options.key
+        self._secret = options.secret
+        self._channel_data = options.channel_data
+        self._user_data = options.user_data
+        self._master_key = (
+            encryption.decode_master_key(options.encryption_master_key)
+            if options.encryption_master_key
+            else None
+        )
+
+    def channel(self, channel: str, socket_id: str) -> Authorization:
+        """Sign a subscription to ``channel`` for ``socket_id``."""
+        kind = channel_kind(channel)
+        channel_data: str | None = None
+        shared_secret: bytes | None = None
+        message = f"{socket_id}:{channel}"
+        if kind is ChannelKind.PRESENCE:
+            if self._channel_data is None:
+                raise SubscriptionError(
+                    channel, None, "presence channels signed with secret need channel_data"
+                )
+            channel_data = encode_channel_data(channel, self._channel_data)
+            message = f"{message}:{channel_data}"
+        elif kind is ChannelKind.PRIVATE_ENCRYPTED:
+            if self._master_key is None:
+                raise SubscriptionError(
+                    channel, None,
+                    "encrypted channels signed with secret need encryption_master_key",
+                )
+            shared_secret = encryption.derive_shared_secret(channel, self._master_key)
+        signature = f"{self._key}:{sign(self._secret, message)}"
+        return Authorization(signature, channel_data, shared_secret)
+
+    def user(self, socket_id: str) -> UserAuthorization:
+        """Sign a user sign-in with ``user_data``."""
+        assert self._user_data is not None
+        if "id" not in self._user_data:
+            raise AuthenticationError(None, "user_data needs an 'id'")
+        user_data = dict(self._user_data)
+        user_data["id"] = str(user_data["id"])
+        try:
+            encoded = json.dumps(user_data, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise AuthenticationError(None, f"user_data cannot be sent as JSON: {exc}") from exc
+        signature = sign(self._secret, f"{socket_id}::user::{encoded}")
+        return UserAuthorization(f"{self._key}:{signature}", encoded)
+
+
+class CallableAuthorizer:
+    """The ``authorizer`` option: ``authorizer(channel_name, socket_id) -> dict``."""
+
+    def __init__(self, authorizer: Callable[[str, str], Mapping[str, Any]]) -> None:
+        self._authorizer = authorizer
+
+    def __call__(self, channel: str, socket_id: str) -> Authorization:
+        try:
+            response = self._authorizer(channel, socket_id)
+        except SubscriptionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the user's code failed
+            raise SubscriptionError(
+                channel, None, f"authorizer raised {type(exc).__name__}: {shorten(str(exc))}"
+            ) from exc
+        return parse_authorization(channel, response, status=None)
+
+
+class EndpointAuthorizer:
+    """The ``auth_endpoint`` option: a form POST of ``socket_id`` and ``channel_name``."""
+
+    def __init__(self, http: Http, url: str) -> None:
+        self._http = http
+        self._url = url
+
+    def __call__(self, channel: str, socket_id: str) -> Authorization:
+        try:
+            body = self._http.post(self._url, {"socket_id": socket_id, "channel_name": channel})
+        except _HttpFailure as failure:
+            raise SubscriptionError(channel, failure.status, failure.message) from failure.__cause__
+        return parse_authorization(channel, body, status=200)
+
+
+BatchCall = Callable[[str, list[str]], Any]
+
+
+class BatchAuthorizer:
+    """``auth_batch``: many channels in one call, in the pusher-js-auth format
+    (``{channel_name: {"auth": ...} | {"status": 403, ...}}``)."""
+
+    def __init__(self, options: Options, http: Http) -> None:
+        self._batch_authorizer = options.batch_authorizer
+        self._url = options.auth_endpoint
+        self._http = http
+
+    def __call__(self, socket_id: str, channels: list[str]) -> dict[str, ChannelOutcome]:
+        """Authorize ``channels``; one outcome per channel, never raises."""
+        names = list(dict.fromkeys(channels))
+        status: int | None = None
+        try:
+            if self._batch_authorizer is not None:
+                try:
+                    response = self._batch_authorizer(socket_id, names)
+                except Exception as exc:  # noqa: BLE001 - the user's code failed
+                    raise _HttpFailure(
+                        None, f"batch_authorizer raised {type(exc).__name__}: {shorten(str(exc))}"
+                    ) from exc
+            else:
+                assert self._url is not None
+                form = {"socket_id": socket_id}
+                form.update({f"channel_name[{i}]": name for i, name in enumerate(names)})
+                response = self._http.post(self._url, form)
+                status = 200
+            if not isinstance(response, Mapping):
+                raise _HttpFailure(status, f"batch auth response is not an object: {shorten(response)}")
+        except _HttpFailure as failure:
+            outcomes: dict[str, ChannelOutcome] = {}
+            for name in names:
+                error = SubscriptionError(name, failure.status, failure.message)
+                error.__cause__ = failure.__cause__
+                outcomes[name] = error
+            return outcomes
+        return {name: _batch_entry(name, response.get(name), status) for name in names}
+
+
+def _batch_entry(channel: str, entry: Any, status: int | None) -> ChannelOutcome:
+    if entry is None:
+        return SubscriptionError(channel, status, "batch auth response has no entry")
+    entry_status = entry.get("status") if isinstance(entry, Mapping) else None
+    if isinstance(entry, Mapping) and isinstance(entry_status, int) and entry_status != 200 \
+            and "auth" not in entry:
+        message = shorten(str(entry.get("error") or entry.get("message") or "rejected"))
+        return SubscriptionError(channel, entry_status, message)
+    try:
+        return parse_authorization(channel, entry, status)
+    except SubscriptionError as error:
+        return error
+
+
+class CallableUserAuthorizer:
+    """The ``user_authorizer`` option: ``user_authorizer(socket_id) -> dict``."""
+
+    def __init__(self, authorizer: Callable[[str], Mapping[str, Any]]) -> None:
+        self._authorizer = authorizer
+
+    def __call__(self, socket_id: str) -> UserAuthorization:
+        try:
+            response = self._authorizer(socket_id)
+        except AuthenticationError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise AuthenticationError(
+                None, f"user_authorizer raised {type(exc).__name__}: {shorten(str(exc))}"
+            ) from exc
+        return parse_user_authorization(response, status=None)
+
+
+class EndpointUserAuthorizer:
+    """The ``user_auth_endpoint`` option: a form POST of ``socket_id``."""
+
+    def __init__(self, http: Http, url: str) -> None:
+        self._http = http
+        self._url = url
+
+    def __call__(self, socket_id: str) -> UserAuthorization:
+        try:
+            body = self._http.post(self._url, {"socket_id": socket_id})
+        except _HttpFailure as failure:
+            raise AuthenticationError(failure.status, failure.message) from failure.__cause__
+        return parse_user_authorization(body, status=200)
+
+
+# ---- the client's authorizer: picks the strategies ------------------------------------------
+
+ChannelStrategy = Callable[[str, str], Authorization]
+UserStrategy = Callable[[str], UserAuthorization]
+
+
+def _missing_channel_auth(channel: str, socket_id: str) -> Authorization:
+    raise SubscriptionError(
+        channel, None,
+        "this channel needs authorization: give Pusher a secret, an authorizer or an auth_endpoint",
+    )
+
+
+def _missing_user_auth(socket_id: str) -> UserAuthorization:
+    raise AuthenticationError(
+        None, "signin() needs secret with user_data, a user_authorizer or a user_auth_endpoint"
+    )
+
+
+class Authorizer:
+    """The strategies chosen by the options of one client.
+
+    ``channel`` and ``user`` are blocking calls; ``channel_is_local``/``user_is_local`` say
+    whether they may run on any thread at once (pure signing). ``batch`` is set with
+    ``auth_batch``.
+    """
+
+    def __init__(self, options: Options) -> None:
+        self.http = Http(options)
+        self.channel: ChannelStrategy = _missing_channel_auth
+        self.channel_is_local = True
+        self.batch: BatchAuthorizer | None = None
+        if options.secret:
+            self.channel = LocalSigner(options).channel
+        elif options.auth_batch and (options.batch_authorizer or options.auth_endpoint):
+            self.batch = BatchAuthorizer(options, self.http)
+            self.channel = self._single_from_batch
+            self.channel_is_local = False
+        elif options.authorizer is not None:
+            self.channel = CallableAuthorizer(options.authorizer)
+            self.channel_is_local = False
+        elif options.auth_endpoint:
+            self.channel = EndpointAuthorizer(self.http, options.auth_endpoint)
+            self.channel_is_local = False
+        self.user: UserStrategy = _missing_user_auth
+        self.user_is_local = True
+        if options.secret and options.user_data is not None:
+            self.user = LocalSigner(options).user
+        elif options.user_authorizer is not None:
+            self.user = CallableUserAuthorizer(options.user_authorizer)
+            self.user_is_local = False
+        elif options.user_auth_endpoint:
+            self.user = EndpointUserAuthorizer(self.http, options.user_auth_endpoint)
+            self.user_is_local = False
+
+    def _single_from_batch(self, channel: str, socket_id: str) -> Authorization:
+        assert self.batch is not None
+        outcome = self.batch(socket_id, [channel])[channel]
+        if isinstance(outcome, SubscriptionError):
+            raise outcome
+        return outcome
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.http.close()
+
+
+# ---- HTTP ----------------------------------------------------------------------------------
 
 
 class _HttpFailure(Exception):
@@ -62,262 +338,36 @@ class _HttpFailure(Exception):
         self.message = message
 
 
-def sign(secret: str, message: str) -> str:
-    """Hex HMAC-SHA256 of ``message`` with ``secret``."""
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-
-
-def needs_authorization(channel: str) -> bool:
-    """True for private, private-encrypted and presence channels."""
-    return channel_kind(channel) is not ChannelKind.PUBLIC
-
-
-def encode_channel_data(channel_data: Mapping[str, Any]) -> str:
-    """Presence channel data as sent and signed, with the user id as a string."""
-    data = dict(channel_data)
-    data["user_id"] = str(data["user_id"])
-    return json.dumps(data, separators=(",", ":"))
-
-
-def http_session(options: Options) -> requests.Session:
-    """A requests session with the TLS and proxy options applied."""
-    session = requests.Session()
-    if options.proxy:
-        session.proxies = {"http": options.proxy, "https": options.proxy}
-    if options.ssl_context is not None:
-        session.mount("https://", _ContextAdapter(options.ssl_context))
-    return session
-
-
-class _ContextAdapter(HTTPAdapter):
-    """Applies one ``ssl.SSLContext`` to every HTTPS request."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self._context = context
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
-
-
-class Authorizer:
-    """Authorizes channel subscriptions and user sign-ins for one client."""
+class Http:
+    """POSTs to auth endpoints with the ``auth`` params, headers and basic auth, the TLS and
+    proxy options and ``auth_timeout``. ``requests`` is imported on first use. Redirects are
+    not followed, so credentials never reach another origin: a 3xx is a failure."""
 
     def __init__(self, options: Options) -> None:
         self._options = options
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
         self._session: requests.Session | None = None
-        self._closed = False
-        self._batch_depth = 0
-        self._queued: list[tuple[str, str, ChannelCallback]] = []
-        self._master_key = (
-            encryption.decode_master_key(options.encryption_master_key)
-            if options.encryption_master_key
-            else None
-        )
 
-    # ---- channels ----------------------------------------------------------------------
+    def post(self, url: str, form: dict[str, str]) -> Any:
+        """POST ``form``; the JSON body. Raises ``_HttpFailure`` with the status (0 when the
+        endpoint could not be reached)."""
+        import requests
 
-    def authorize(self, channel: str, socket_id: str, callback: ChannelCallback) -> None:
-        """Call ``callback`` with the outcome: at once for local signing, else from a worker."""
         options = self._options
-        if options.secret:
-            callback(self._sign_channel(channel, socket_id))
-        elif options.auth_batch and (options.batch_authorizer or options.auth_endpoint):
-            with self._lock:
-                self._queued.append((channel, socket_id, callback))
-                flush = self._batch_depth == 0
-            if flush:
-                self._flush()
-        elif options.authorizer is not None:
-            self._submit(lambda: callback(self._call_authorizer(channel, socket_id)))
-        elif options.auth_endpoint:
-            self._submit(lambda: callback(self._call_endpoint(channel, socket_id)))
-        else:
-            callback(
-                SubscriptionError(
-                    channel,
-                    None,
-                    "this channel needs authorization: give Pusher a secret, an authorizer "
-                    "or an auth_endpoint",
-                )
-            )
-
-    @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        """Channels authorized inside this block share one batch request (``auth_batch``)."""
-        with self._lock:
-            self._batch_depth += 1
+        auth = dict(options.auth or {})
         try:
-            yield
-        finally:
-            with self._lock:
-                self._batch_depth -= 1
-                flush = self._batch_depth == 0
-            if flush:
-                self._flush()
-
-    def _sign_channel(self, channel: str, socket_id: str) -> ChannelOutcome:
-        options = self._options
-        assert options.secret is not None
-        kind = channel_kind(channel)
-        channel_data: str | None = None
-        shared_secret: bytes | None = None
-        message = f"{socket_id}:{channel}"
-        if kind is ChannelKind.PRESENCE:
-            if options.channel_data is None:
-                return SubscriptionError(
-                    channel, None, "presence channels signed with secret need channel_data"
-                )
-            channel_data = encode_channel_data(options.channel_data)
-            message = f"{message}:{channel_data}"
-        elif kind is ChannelKind.PRIVATE_ENCRYPTED:
-            if self._master_key is None:
-                return SubscriptionError(
-                    channel, None,
-                    "encrypted channels signed with secret need encryption_master_key",
-                )
-            shared_secret = encryption.derive_shared_secret(channel, self._master_key)
-        signature = f"{options.key}:{sign(options.secret, message)}"
-        return Authorization(signature, channel_data, shared_secret)
-
-    def _call_authorizer(self, channel: str, socket_id: str) -> ChannelOutcome:
-        assert self._options.authorizer is not None
-        try:
-            response = self._options.authorizer(channel, socket_id)
-        except Exception as exc:  # noqa: BLE001 - the user's code failed
-            error = SubscriptionError(channel, None, f"authorizer raised {type(exc).__name__}: {exc}")
-            error.__cause__ = exc
-            return error
-        return parse_authorization(channel, response, status=None)
-
-    def _call_endpoint(self, channel: str, socket_id: str) -> ChannelOutcome:
-        assert self._options.auth_endpoint is not None
-        form = {"socket_id": socket_id, "channel_name": channel}
-        try:
-            body = self._post(self._options.auth_endpoint, form)
-        except _HttpFailure as failure:
-            error = SubscriptionError(channel, failure.status, failure.message)
-            error.__cause__ = failure.__cause__
-            return error
-        return parse_authorization(channel, body, status=200)
-
-    def _flush(self) -> None:
-        with self._lock:
-            queued, self._queued = self._queued, []
-        by_socket: dict[str, list[tuple[str, ChannelCallback]]] = {}
-        for channel, socket_id, callback in queued:
-            by_socket.setdefault(socket_id, []).append((channel, callback))
-        for socket_id, pending in by_socket.items():
-            self._submit(functools.partial(self._call_batch, socket_id, pending))
-
-    def _call_batch(self, socket_id: str, pending: list[tuple[str, ChannelCallback]]) -> None:
-        options = self._options
-        names = list(dict.fromkeys(channel for channel, _ in pending))
-        status: int | None = None
-        try:
-            if options.batch_authorizer is not None:
-                response = options.batch_authorizer(socket_id, names)
-            else:
-                assert options.auth_endpoint is not None
-                form = {"socket_id": socket_id}
-                form.update({f"channel_name[{i}]": name for i, name in enumerate(names)})
-                response = self._post(options.auth_endpoint, form)
-                status = 200
-            if not isinstance(response, Mapping):
-                raise _HttpFailure(status, f"batch auth response is not an object: {response!r}")
-        except _HttpFailure as failure:
-            for channel, callback in pending:
-                error = SubscriptionError(channel, failure.status, failure.message)
-                error.__cause__ = failure.__cause__
-                callback(error)
-            return
-        except Exception as exc:  # noqa: BLE001 - the user's batch_authorizer failed
-            for channel, callback in pending:
-                error = SubscriptionError(
-                    channel, None, f"batch_authorizer raised {type(exc).__name__}: {exc}"
-                )
-                error.__cause__ = exc
-                callback(error)
-            return
-        for channel, callback in pending:
-            entry = response.get(channel)
-            entry_status = entry.get("status") if isinstance(entry, Mapping) else None
-            if (isinstance(entry, Mapping) and isinstance(entry_status, int)
-                    and entry_status != 200 and "auth" not in entry):
-                message = str(entry.get("error") or entry.get("message") or "rejected")
-                callback(SubscriptionError(channel, entry_status, message))
-            elif entry is None:
-                callback(SubscriptionError(channel, status, "batch auth response has no entry"))
-            else:
-                callback(parse_authorization(channel, entry, status))
-
-    # ---- users -------------------------------------------------------------------------
-
-    def authenticate_user(self, socket_id: str, callback: Callable[[UserOutcome], None]) -> None:
-        """Call ``callback`` with the sign-in outcome for ``socket_id``."""
-        options = self._options
-        if options.secret and options.user_data is not None:
-            callback(self._sign_user(socket_id))
-        elif options.user_authorizer is not None:
-            self._submit(lambda: callback(self._call_user_authorizer(socket_id)))
-        elif options.user_auth_endpoint:
-            self._submit(lambda: callback(self._call_user_endpoint(socket_id)))
-        else:
-            callback(
-                AuthenticationError(
-                    None,
-                    "signin() needs secret with user_data, a user_authorizer or a "
-                    "user_auth_endpoint",
-                )
-            )
-
-    def _sign_user(self, socket_id: str) -> UserOutcome:
-        options = self._options
-        assert options.secret is not None and options.user_data is not None
-        if "id" not in options.user_data:
-            return AuthenticationError(None, "user_data needs an 'id'")
-        user_data = dict(options.user_data)
-        user_data["id"] = str(user_data["id"])
-        encoded = json.dumps(user_data, separators=(",", ":"))
-        signature = sign(options.secret, f"{socket_id}::user::{encoded}")
-        return UserAuthorization(f"{options.key}:{signature}", encoded)
-
-    def _call_user_authorizer(self, socket_id: str) -> UserOutcome:
-        assert self._options.user_authorizer is not None
-        try:
-            response = self._options.user_authorizer(socket_id)
-        except Exception as exc:  # noqa: BLE001
-            error = AuthenticationError(None, f"user_authorizer raised {type(exc).__name__}: {exc}")
-            error.__cause__ = exc
-            return error
-        return parse_user_authorization(response, status=None)
-
-    def _call_user_endpoint(self, socket_id: str) -> UserOutcome:
-        assert self._options.user_auth_endpoint is not None
-        try:
-            body = self._post(self._options.user_auth_endpoint, {"socket_id": socket_id})
-        except _HttpFailure as failure:
-            error = AuthenticationError(failure.status, failure.message)
-            error.__cause__ = failure.__cause__
-            return error
-        return parse_user_authorization(body, status=200)
-
-    # ---- plumbing ----------------------------------------------------------------------
-
-    def _post(self, url: str, form: dict[str, str]) -> Any:
-        """POST the form with ``auth`` params, headers and basic auth; the JSON body."""
-        auth = dict(self._options.auth or {})
-        form.update(_evaluate(auth.get("params")) or {})
-        headers = _evaluate(auth.get("headers")) or {}
+            form.update(_evaluate(auth.get("params")) or {})
+            headers = _evaluate(auth.get("headers")) or {}
+        except Exception as exc:  # noqa: BLE001 - a failing token refresh, say
+            raise _HttpFailure(
+                None, f"auth params/headers callable raised {type(exc).__name__}: {shorten(str(exc))}"
+            ) from exc
         basic = None
         if auth.get("username") is not None and auth.get("password") is not None:
             basic = (auth["username"], auth["password"])
         with self._lock:
             if self._session is None:
-                self._session = http_session(self._options)
+                self._session = _new_session(options)
             session = self._session
         try:
             response = session.post(
@@ -325,90 +375,66 @@ class Authorizer:
                 data=form,
                 headers=headers,
                 auth=basic,
-                timeout=self._options.auth_timeout,
+                timeout=options.auth_timeout,
+                allow_redirects=False,
+                stream=True,
                 # explicit, so REQUESTS_CA_BUNDLE in the environment cannot override it
-                verify=self._options.ca_bundle or True,
+                verify=options.ca_bundle or True,
             )
-        except requests.RequestException as exc:
-            raise _HttpFailure(0, f"auth endpoint unreachable: {exc}") from exc
-        if response.status_code != 200:
-            raise _HttpFailure(
-                response.status_code, response.text.strip() or response.reason or ""
-            )
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise _HttpFailure(
-                200, f"auth endpoint answered non-JSON: {response.text[:200]!r}"
-            ) from exc
-
-    def _submit(self, work: Callable[[], None]) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rxpusher-auth")
-            pool = self._pool
-
-        def run() -> None:
-            if self._closed:
-                return
             try:
-                work()
-            except Exception:  # noqa: BLE001 - a worker must never die silently
-                log.exception("authorization callback failed")
-
-        pool.submit(run)
+                body = response.raw.read(MAX_AUTH_BODY + 1, decode_content=True)
+            finally:
+                response.close()
+        except requests.RequestException as exc:
+            raise _HttpFailure(0, f"auth endpoint unreachable: {shorten(str(exc))}") from exc
+        except Exception as exc:  # noqa: BLE001 - urllib3 errors while reading the body
+            raise _HttpFailure(0, f"auth endpoint failed: {type(exc).__name__}: {shorten(str(exc))}") from exc
+        text = body.decode("utf-8", "replace")
+        if 300 <= response.status_code < 400:
+            raise _HttpFailure(
+                response.status_code,
+                f"auth endpoint redirected to {shorten(response.headers.get('location', ''))}; "
+                "redirects are not followed, so that credentials never reach another origin",
+            )
+        if response.status_code != 200:
+            raise _HttpFailure(response.status_code, shorten(text.strip() or response.reason or ""))
+        if len(body) > MAX_AUTH_BODY:
+            raise _HttpFailure(200, f"auth response larger than {MAX_AUTH_BODY} bytes")
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise _HttpFailure(200, f"auth endpoint answered non-JSON: {shorten(text)}") from exc
 
     def close(self) -> None:
-        """Stop the workers (waiting for calls under way); later outcomes are dropped."""
+        """Close pooled connections."""
         with self._lock:
-            self._closed = True
-            pool, self._pool = self._pool, None
             session, self._session = self._session, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
         if session is not None:
             session.close()
 
 
-def parse_authorization(channel: str, body: Any, status: int | None) -> ChannelOutcome:
-    """Check a channel auth response; presence ``channel_data`` is kept verbatim."""
-    if not isinstance(body, Mapping) or not isinstance(body.get("auth"), str):
-        return SubscriptionError(channel, status, f"auth response has no 'auth' string: {body!r}")
-    channel_data = body.get("channel_data")
-    if channel_data is not None and not isinstance(channel_data, str):
-        channel_data = json.dumps(channel_data, separators=(",", ":"))
-    kind = channel_kind(channel)
-    if kind is ChannelKind.PRESENCE and channel_data is None:
-        return SubscriptionError(
-            channel, status, "auth response for a presence channel has no channel_data"
-        )
-    shared_secret: bytes | None = None
-    if kind is ChannelKind.PRIVATE_ENCRYPTED:
-        raw = body.get("shared_secret")
-        if not isinstance(raw, str):
-            return SubscriptionError(
-                channel, status, "auth response for an encrypted channel has no shared_secret"
-            )
-        try:
-            shared_secret = encryption.decode_shared_secret(raw)
-        except ValueError as exc:
-            return SubscriptionError(channel, status, str(exc))
-    return Authorization(body["auth"], channel_data, shared_secret)
+def _new_session(options: Options) -> requests.Session:
+    """A requests session with the TLS and proxy options applied."""
+    import requests
+    from requests.adapters import HTTPAdapter
 
+    class ContextAdapter(HTTPAdapter):
+        """Applies one ``ssl.SSLContext`` to every HTTPS request."""
 
-def parse_user_authorization(body: Any, status: int | None) -> UserOutcome:
-    """Check a user auth response: ``{"auth": ..., "user_data": "<json string>"}``."""
-    if not isinstance(body, Mapping) or not isinstance(body.get("auth"), str):
-        return AuthenticationError(status, f"user auth response has no 'auth' string: {body!r}")
-    user_data = body.get("user_data")
-    if not isinstance(user_data, str):
-        if isinstance(user_data, Mapping):
-            user_data = json.dumps(user_data, separators=(",", ":"))
-        else:
-            return AuthenticationError(status, "user auth response has no user_data")
-    return UserAuthorization(body["auth"], user_data)
+        def __init__(self, context: ssl.SSLContext) -> None:
+            self._context = context
+            super().__init__()
+
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["ssl_context"] = self._context
+            super().init_poolmanager(*args, **kwargs)
+
+    session = requests.Session()
+    if options.proxy:
+        session.proxies = {"http": options.proxy, "https": options.proxy}
+    if options.ssl_context is not None:
+        session.mount("https://", ContextAdapter(options.ssl_context))
+    return session
 
 
 def _evaluate(value: Any) -> dict[str, Any] | None:
@@ -416,3 +442,104 @@ def _evaluate(value: Any) -> dict[str, Any] | None:
     if callable(value):
         value = value()
     return dict(value) if value else None
+
+
+# ---- responses -------------------------------------------------------------------------------
+
+
+def parse_authorization(channel: str, body: Any, status: int | None) -> Authorization:
+    """Check a channel auth response (presence ``channel_data`` is kept verbatim); raise
+    :class:`SubscriptionError` when it is unusable."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("auth"), str):
+        raise SubscriptionError(channel, status, f"auth response has no 'auth' string: {shorten(body)}")
+    channel_data = body.get("channel_data")
+    if channel_data is not None and not isinstance(channel_data, str):
+        channel_data = json.dumps(channel_data, separators=(",", ":"))
+    kind = channel_kind(channel)
+    if kind is ChannelKind.PRESENCE and channel_data is None:
+        raise SubscriptionError(
+            channel, status, "auth response for a presence channel has no channel_data"
+        )
+    shared_secret: bytes | None = None
+    if kind is ChannelKind.PRIVATE_ENCRYPTED:
+        raw = body.get("shared_secret")
+        if not isinstance(raw, str):
+            raise SubscriptionError(
+                channel, status, "auth response for an encrypted channel has no shared_secret"
+            )
+        try:
+            shared_secret = encryption.decode_shared_secret(raw)
+        except ValueError as exc:
+            raise SubscriptionError(channel, status, str(exc)) from exc
+    return Authorization(body["auth"], channel_data, shared_secret)
+
+
+def parse_user_authorization(body: Any, status: int | None) -> UserAuthorization:
+    """Check a user auth response: ``{"auth": ..., "user_data": "<json string>"}``."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("auth"), str):
+        raise AuthenticationError(status, f"user auth response has no 'auth' string: {shorten(body)}")
+    user_data = body.get("user_data")
+    if not isinstance(user_data, str):
+        if isinstance(user_data, Mapping):
+            user_data = json.dumps(user_data, separators=(",", ":"))
+        else:
+            raise AuthenticationError(status, "user auth response has no user_data")
+    return UserAuthorization(body["auth"], user_data)
+
+
+# ---- worker threads --------------------------------------------------------------------------
+
+
+class Workers:
+    """Up to ``size`` daemon threads (``rxpusher-auth``) that run blocking calls, started on
+    demand. :meth:`close` stops them; it waits at most ``timeout`` for calls under way and
+    never for the calling thread itself."""
+
+    def __init__(self, size: int = 4) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._closed = False
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run ``job()`` on a worker; dropped after :meth:`close`."""
+        with self._lock:
+            if self._closed:
+                return
+            self._jobs.put(job)
+            if self._idle == 0 and len(self._threads) < self._size:
+                thread = threading.Thread(target=self._work, name="rxpusher-auth", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+            elif self._idle > 0:
+                self._idle -= 1  # an idle worker will take the job
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None or self._closed:
+                return
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - a worker must never die silently
+                log.exception("authorization job failed")
+            with self._lock:
+                if self._closed:
+                    return
+                self._idle += 1
+
+    def close(self, timeout: float) -> None:
+        """Stop the workers; wait up to ``timeout`` seconds for them (not for this thread)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            threads = list(self._threads)
+        for _ in threads:
+            self._jobs.put(None)
+        current = threading.current_thread()
+        for thread in threads:
+            if thread is not current:
+                thread.join(timeout)

@@ -10,9 +10,11 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationError",
     "BufferOverflowError",
+    "ClosedError",
     "ConnectionRefused",
     "DecryptionError",
     "EmptySequenceError",
+    "InternalError",
     "ObserverError",
     "ProtocolError",
     "PusherError",
@@ -23,6 +25,16 @@ __all__ = [
 
 class PusherError(Exception):
     """Base class of every error raised or reported by rxpusher."""
+
+
+class ClosedError(PusherError):
+    """The client is closed: ``connect()``, ``reconnect()``, ``channel()``, ``subscribe()``,
+    ``record()``, ``wait_connected()`` and ``wait_subscribed()`` cannot run after ``close()``."""
+
+
+class InternalError(PusherError):
+    """The library itself failed while handling something; ``__cause__`` is the original
+    exception. Never raised for an observer's exception (that is :class:`ObserverError`)."""
 
 
 class ProtocolError(PusherError):
@@ -74,7 +86,7 @@ class AuthenticationError(PusherError):
 
 
 class ObserverError(PusherError):
-    """An observer or callback raised while an item was delivered to it.
+    """An observer or callback (user code) raised while an item was delivered to it.
 
     The original exception is ``__cause__``; delivery to other observers goes on.
     """

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import ssl
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from reactivex import abc
 
+from ._internal.handoff import DEFAULT_MAXSIZE, OVERFLOW_POLICIES, Overflow
 from ._version import __version__
 from .protocol import PROTOCOL_VERSION
 from .retry import Backoff
@@ -19,6 +21,8 @@ BatchAuthorizer = Callable[[str, list[str]], Mapping[str, Mapping[str, Any]]]
 UserAuthorizer = Callable[[str], Mapping[str, Any]]
 
 CLIENT_NAME = "python-rxpusher"
+DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+"""The largest message accepted from the server, in bytes (16 MiB)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +63,9 @@ class Options:
     connect_timeout: float = 10.0
     reconnect: Backoff = dataclasses.field(default_factory=Backoff)
     scheduler: abc.SchedulerBase | None = None
+    scheduler_maxsize: int = DEFAULT_MAXSIZE
+    scheduler_overflow: Overflow = "error"
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     auto_connect: bool = True
     transport: Callable[[], Any] | None = None
     timer_scheduler: abc.SchedulerBase | None = None
@@ -92,12 +99,62 @@ class Options:
         for name in ("activity_timeout", "pong_timeout", "unavailable_timeout", "auth_timeout",
                      "connect_timeout"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise TypeError(f"{name} must be a number of seconds, got {value!r}")
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a positive, finite number of seconds, got {value!r}")
+        for name in ("ws_port", "wss_port"):
+            port = getattr(self, name)
+            if not isinstance(port, int) or isinstance(port, bool):
+                raise TypeError(f"{name} must be an int, got {port!r}")
+            if not 0 < port < 65536:
+                raise ValueError(f"{name} must be between 1 and 65535, got {port!r}")
+        for name in ("cluster", "path"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a str, got {getattr(self, name)!r}")
+        if self.host is not None:
+            hosts = (self.host,) if isinstance(self.host, str) else self.host
+            for host in hosts:
+                if not isinstance(host, str) or not host.strip():
+                    raise TypeError(f"host must be a host name or a list of them, got {host!r}")
+                split_host_port(host, 80)
+        for name in ("secret", "encryption_master_key", "auth_endpoint", "user_auth_endpoint",
+                     "ca_bundle", "proxy"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+        for name in ("use_tls", "auto_connect", "auth_batch"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        for name in ("authorizer", "batch_authorizer", "user_authorizer", "transport"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise TypeError(f"{name} must be callable, got {value!r}")
+        for name in ("scheduler", "timer_scheduler"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, abc.SchedulerBase):
+                raise TypeError(f"{name} must be a reactivex scheduler, got {value!r}")
+        for name in ("scheduler_maxsize", "max_message_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.scheduler_overflow not in OVERFLOW_POLICIES:
+            raise ValueError(
+                f"scheduler_overflow must be one of {sorted(OVERFLOW_POLICIES)}, "
+                f"got {self.scheduler_overflow!r}"
+            )
         if not isinstance(self.reconnect, Backoff):
             raise TypeError("reconnect must be an rxpusher.Backoff")
+        if self.encryption_master_key is not None:
+            from .encryption import decode_master_key
+
+            decode_master_key(self.encryption_master_key)
         if self.auth is not None and not isinstance(self.auth, Mapping):
             raise TypeError("auth must be a dict with params, headers, username, password")
+        for name in ("channel_data", "user_data"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Mapping):
+                raise TypeError(f"{name} must be a dict, got {type(value).__name__}")
         if self.channel_data is not None and "user_id" not in self.channel_data:
             raise ValueError("channel_data needs a user_id")
         if self.ssl_context is not None and not isinstance(self.ssl_context, ssl.SSLContext):
@@ -121,8 +178,10 @@ class Options:
         ``host_index`` picks one of several hosts."""
         tls = self.use_tls if use_tls is None else use_tls
         hosts = self.hosts
-        host = hosts[host_index % len(hosts)]
-        port = self.wss_port if tls else self.ws_port
+        host, port = split_host_port(hosts[host_index % len(hosts)],
+                                     self.wss_port if tls else self.ws_port)
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 literal
         path = self.path.rstrip("/")
         if path and not path.startswith("/"):
             path = "/" + path
@@ -130,3 +189,23 @@ class Options:
             f"{'wss' if tls else 'ws'}://{host}:{port}{path}/app/{self.key}"
             f"?protocol={PROTOCOL_VERSION}&client={CLIENT_NAME}&version={__version__}"
         )
+
+
+def split_host_port(entry: str, default_port: int) -> tuple[str, int]:
+    """``"node1:6001"`` -> ``("node1", 6001)``; an entry without a port takes
+    ``default_port``. ``[::1]:6001`` and bare IPv6 literals work too."""
+    entry = entry.strip()
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif entry.count(":") == 1:
+        host, _, port_text = entry.partition(":")
+    else:
+        host, port_text = entry, ""
+    if not host:
+        raise ValueError(f"host entry {entry!r} has no host name")
+    if not port_text:
+        return host, default_port
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"host entry {entry!r} has a bad port")
+    return host, int(port_text)

@@ -25,7 +25,13 @@ SUBSCRIPTION_COUNT = "pusher:subscription_count"
 MEMBER_ADDED = "pusher:member_added"
 MEMBER_REMOVED = "pusher:member_removed"
 CACHE_MISS = "pusher:cache_miss"
+SIGNIN_SUCCESS = "pusher:signin_success"
 INTERNAL_PREFIX = "pusher_internal:"
+INTERNAL_SUBSCRIPTION_SUCCEEDED = "pusher_internal:subscription_succeeded"
+INTERNAL_SUBSCRIPTION_COUNT = "pusher_internal:subscription_count"
+INTERNAL_MEMBER_ADDED = "pusher_internal:member_added"
+INTERNAL_MEMBER_REMOVED = "pusher_internal:member_removed"
+WATCHLIST_EVENTS = "pusher_internal:watchlist_events"
 CLIENT_EVENT_PREFIX = "client-"
 
 
@@ -92,11 +98,13 @@ def decode_frame(frame: str) -> Event:
 
 
 def encode_frame(event: str, data: Any, channel: str | None = None) -> str:
-    """Encode an outgoing message; ``data`` is sent as given (a JSON value)."""
+    """Encode an outgoing message; ``data`` is sent as given (a JSON value). Raises
+    ``ValueError`` for data JSON cannot carry (NaN, infinities) and ``TypeError`` for
+    values that are not JSON."""
     message: dict[str, Any] = {"event": event, "data": data}
     if channel is not None:
         message["channel"] = channel
-    return json.dumps(message, separators=(",", ":"))
+    return json.dumps(message, separators=(",", ":"), allow_nan=False)
 
 
 def public_name(internal_event: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -26,6 +27,12 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        for name in ("initial", "maximum", "multiplier"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise TypeError(f"Backoff {name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"Backoff {name} must be finite, got {value!r}")
         if self.initial < 0 or self.maximum < 0:
             raise ValueError("Backoff delays must not be negative")
         if self.multiplier < 1:

@@ -1,41 +1,81 @@
-"""Routing of decoded events to observers by dictionary: channel -> event -> sinks.
+"""Routing of decoded events to observers by dictionary: route -> key -> sinks.
 
-Dispatching an event costs four dictionary look-ups whatever the number of
-channels and bindings: the channel's sinks for the event name, the channel's
-catch-all sinks, and the same two on the global route.
+Dispatching an event costs four dictionary look-ups whatever the number of channels and
+bindings: the channel's sinks for the event name, the channel's catch-all sinks, and the
+same two on the global route. The session changes the routes under its lock (copy on
+write); the lane reads them without one.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Hashable, Iterator
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, Final
 
 from reactivex import abc
 
 from .protocol import Event
 
-GLOBAL = ""
-"""Route key of the global streams (no valid channel is named ``""``)."""
-ANY_EVENT = ""
+
+class RouteKey:
+    """A route or event key that no value from the wire can equal (wire values are str)."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"<{self._name}>"
+
+
+GLOBAL: Final = RouteKey("global")
+"""Route of the global streams (``pusher.events``, ``bind``, ``bind_all``)."""
+USER: Final = RouteKey("user")
+"""Route of the events sent to the signed-in user."""
+ANY_EVENT: Final = RouteKey("any event")
 """Event key of catch-all sinks (``events()`` and ``bind_all``)."""
+MEMBERS: Final = RouteKey("members")
+MEMBER_ADDED: Final = RouteKey("member_added")
+MEMBER_REMOVED: Final = RouteKey("member_removed")
+
+Route = str | RouteKey
+
+
+def _stopped(value: Any) -> None:
+    """The ``on_next`` of a terminated sink: late items are dropped."""
 
 
 class Sink:
     """One observer registered on a route.
 
-    ``project`` delivers ``event.data`` instead of the whole :class:`Event`;
-    ``terminates`` marks an Rx stream (errored by a failed subscription or a
-    refused connection) as opposed to a callback binding, which survives them.
+    ``project`` delivers ``event.data`` instead of the whole :class:`Event`; ``terminates``
+    marks an Rx stream (errored by a failed subscription or a refused connection) as
+    opposed to a callback binding, which survives them.
     """
 
-    __slots__ = ("observer", "on_next", "project", "terminates")
+    __slots__ = ("observer", "on_next", "project", "terminates", "route", "key")
 
-    def __init__(self, observer: abc.ObserverBase[Any], project: bool, terminates: bool) -> None:
+    def __init__(self, observer: abc.ObserverBase[Any], project: bool, terminates: bool,
+                 route: Route, key: Hashable) -> None:
         self.observer = observer
-        self.on_next = observer.on_next
+        self.on_next: Callable[[Any], None] = observer.on_next
         self.project = project
         self.terminates = terminates
+        self.route = route
+        self.key = key
+
+    def end(self, error: Exception | None, report: Callable[[BaseException], None]) -> None:
+        """Deliver the terminal notification, once; nothing reaches the observer after it."""
+        if self.on_next is _stopped:
+            return
+        self.on_next = _stopped
+        try:
+            if error is None:
+                self.observer.on_completed()
+            else:
+                self.observer.on_error(error)
+        except Exception as exc:  # noqa: BLE001 - isolation is the point
+            report(exc)
 
 
 Routes = dict[Hashable, tuple[Sink, ...]]
@@ -44,99 +84,86 @@ Routes = dict[Hashable, tuple[Sink, ...]]
 class Router:
     """Holds every sink and delivers events to the matching ones.
 
-    Sinks are kept in tuples replaced on change (copy on write), so dispatching
-    takes no lock and an observer may subscribe or dispose during delivery. An
-    observer that raises is reported through ``report``; delivery goes on.
+    ``add``/``remove``/``drop`` are called by the session with its lock held; ``dispatch``
+    and ``emit`` run in the lane and take no lock. An observer that raises is reported
+    through ``report``; delivery goes on.
     """
 
     def __init__(self, report: Callable[[BaseException], None]) -> None:
         self._report = report
-        self._lock = threading.Lock()
-        self._routes: dict[str, Routes] = {}
+        self._routes: dict[Route, Routes] = {}
 
-    def add(self, channel: str, key: Hashable, sink: Sink) -> None:
-        """Register ``sink`` for ``key`` (an event name or ``ANY_EVENT``) on ``channel``."""
-        with self._lock:
-            by_key = self._routes.setdefault(channel, {})
-            by_key[key] = by_key.get(key, ()) + (sink,)
+    def add(self, sink: Sink) -> None:
+        """Register ``sink`` on its route and key."""
+        by_key = dict(self._routes.get(sink.route, {}))
+        by_key[sink.key] = by_key.get(sink.key, ()) + (sink,)
+        self._routes[sink.route] = by_key
 
-    def remove(self, channel: str, key: Hashable, sink: Sink) -> bool:
+    def remove(self, sink: Sink) -> bool:
         """Unregister ``sink``; False when it was not registered (already removed)."""
-        with self._lock:
-            by_key = self._routes.get(channel)
-            sinks = by_key.get(key) if by_key else None
-            if not sinks or sink not in sinks:
-                return False
-            remaining = tuple(s for s in sinks if s is not sink)
-            assert by_key is not None
-            if remaining:
-                by_key[key] = remaining
-            else:
-                del by_key[key]
-                if not by_key:
-                    del self._routes[channel]
-            return True
+        by_key = self._routes.get(sink.route)
+        sinks = by_key.get(sink.key) if by_key else None
+        if not sinks or sink not in sinks:
+            return False
+        assert by_key is not None
+        by_key = dict(by_key)
+        remaining = tuple(s for s in sinks if s is not sink)
+        if remaining:
+            by_key[sink.key] = remaining
+        else:
+            del by_key[sink.key]
+        if by_key:
+            self._routes[sink.route] = by_key
+        else:
+            del self._routes[sink.route]
+        return True
 
-    def sinks(self, channel: str) -> Iterator[tuple[Hashable, Sink]]:
-        """A snapshot of the ``(key, sink)`` pairs registered on ``channel``."""
-        with self._lock:
-            by_key = dict(self._routes.get(channel, {}))
-        for key, sinks in by_key.items():
-            for sink in sinks:
-                yield key, sink
-
-    def drop(self, channel: str, streams_only: bool = False) -> list[Sink]:
-        """Unregister and return the sinks of ``channel`` (only the Rx streams, not the
+    def drop(self, route: Route, streams_only: bool = False) -> list[Sink]:
+        """Unregister and return the sinks of ``route`` (only the Rx streams, not the
         callback bindings, with ``streams_only``)."""
-        return [
-            sink
-            for key, sink in self.sinks(channel)
-            if (sink.terminates or not streams_only) and self.remove(channel, key, sink)
-        ]
+        by_key = self._routes.get(route, {})
+        dropped = [s for sinks in by_key.values() for s in sinks if s.terminates or not streams_only]
+        for sink in dropped:
+            self.remove(sink)
+        return dropped
 
-    def end(self, sinks: list[Sink], error: Exception | None = None) -> None:
-        """Terminate dropped sinks: ``on_error(error)``, or ``on_completed()`` without one;
-        what an observer raises is reported."""
-        for sink in sinks:
-            try:
-                if error is None:
-                    sink.observer.on_completed()
-                else:
-                    sink.observer.on_error(error)
-            except Exception as exc:  # noqa: BLE001 - isolation is the point
-                self._report(exc)
+    def sinks(self, route: Route, key: Hashable) -> tuple[Sink, ...]:
+        """The sinks registered now for ``key`` on ``route``."""
+        by_key = self._routes.get(route)
+        return by_key.get(key, ()) if by_key else ()
 
-    def channels(self) -> list[str]:
-        """Route keys that hold at least one sink (``GLOBAL`` included)."""
-        with self._lock:
-            return list(self._routes)
-
-    def dispatch(self, event: Event, channel_only: bool = False, route: str | None = None) -> None:
-        """Deliver ``event`` to its channel's sinks (or those of ``route``) and, unless
-        ``channel_only``, to the global ones."""
+    def dispatch(self, event: Event, route: Route | None, to_global: bool = True) -> None:
+        """Deliver ``event`` to the sinks of ``route`` and, with ``to_global``, of the
+        global route."""
         routes = self._routes
-        route = event.channel if route is None else route
         if route is not None:
             by_key = routes.get(route)
             if by_key:
                 self._deliver(by_key.get(event.name), event)
                 self._deliver(by_key.get(ANY_EVENT), event)
-        if not channel_only:
+        if to_global:
             by_key = routes.get(GLOBAL)
             if by_key:
                 self._deliver(by_key.get(event.name), event)
                 self._deliver(by_key.get(ANY_EVENT), event)
 
-    def emit(self, channel: str, key: Hashable, value: Any) -> None:
-        """Deliver ``value`` as is to the sinks of one route (derived streams such as members)."""
-        by_key = self._routes.get(channel)
-        sinks = by_key.get(key) if by_key else None
-        if sinks:
-            for sink in sinks:
-                try:
-                    sink.on_next(value)
-                except Exception as exc:  # noqa: BLE001 - isolation is the point
-                    self._report(exc)
+    def later(self, event: Event, route: Route | None, to_global: bool = True) -> Callable[[], None]:
+        """A delivery of ``event`` to the sinks registered *now*: posted to the lane by a
+        change made under the session's lock, it reaches exactly the observers that were
+        there when the change was made (route tables are replaced, never mutated)."""
+        routes = self._routes
+        by_key = routes.get(route) if route is not None else None
+        global_by_key = routes.get(GLOBAL) if to_global else None
+
+        def deliver() -> None:
+            if by_key:
+                self._deliver(by_key.get(event.name), event)
+                self._deliver(by_key.get(ANY_EVENT), event)
+            if global_by_key:
+                self._deliver(global_by_key.get(event.name), event)
+                self._deliver(global_by_key.get(ANY_EVENT), event)
+
+        return deliver
 
     def _deliver(self, sinks: tuple[Sink, ...] | None, event: Event) -> None:
         if not sinks:
@@ -146,3 +173,19 @@ class Router:
                 sink.on_next(event.data if sink.project else event)
             except Exception as exc:  # noqa: BLE001 - isolation is the point
                 self._report(exc)
+
+
+def emit_to(sinks: tuple[Sink, ...], value: Any, report: Callable[[BaseException], None]) -> None:
+    """Deliver ``value`` as is to ``sinks`` (a snapshot taken when the change was made)."""
+    for sink in sinks:
+        try:
+            sink.on_next(value)
+        except Exception as exc:  # noqa: BLE001 - isolation is the point
+            report(exc)
+
+
+def end_all(sinks: list[Sink], error: Exception | None,
+            report: Callable[[BaseException], None]) -> None:
+    """Terminate ``sinks``: ``on_error(error)``, or ``on_completed()`` without one."""
+    for sink in sinks:
+        sink.end(error, report)
