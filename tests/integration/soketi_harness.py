@@ -231,6 +231,34 @@ def _orphan_proof(argv: list[str]) -> list[str]:
     return argv
 
 
+def spawn(
+    argv: list[str], *, cwd: Path, env: dict[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in its own process group (so that exactly that group can be killed),
+    orphan-proof, with stdout and stderr appended to ``log_path``; it is registered for the
+    ``atexit`` reaper. Stop it with ``reap(proc)``."""
+    log = open(log_path, "ab")
+    try:
+        proc = subprocess.Popen(
+            _orphan_proof(argv),
+            cwd=str(cwd),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: we kill exactly this group
+        )
+    finally:
+        log.close()
+    with _LIVE_LOCK:
+        _LIVE_PROCESSES.add(proc)
+    return proc
+
+
+#: Public name of the reaper, for the other harness modules.
+reap = _reap
+
+
 @atexit.register
 def _reap_all() -> None:
     with _LIVE_LOCK:
@@ -349,12 +377,17 @@ class Soketi(ServerHarness):
         secret: str = "rxpusher-secret",
         port: int | None = None,
         extra_env: dict[str, str] | None = None,
+        host: str = HOST,
+        cwd: Path = SERVERS_DIR,
     ) -> None:
+        """``host``: the loopback address to listen on; ``cwd``: the working directory (soketi
+        reads ``./.env`` there, so nodes of a cluster each get their own)."""
         if not SOKETI_BIN.exists():
             raise RuntimeError(
                 f"soketi is not installed at {SOKETI_BIN}: run `npm ci` in {SERVERS_DIR}"
             )
-        self.host = HOST
+        self.host = host
+        self.cwd = cwd
         self.port = port or free_port()
         self.metrics_port = free_port()
         while self.metrics_port == self.port:
@@ -407,22 +440,12 @@ class Soketi(ServerHarness):
         if self.running:
             return
         # The port must be free again (a just-stopped server may still hold it briefly).
-        wait_for(lambda: not port_is_open(self.port), 10, message=f"port {self.port} free")
-        log = open(self.log_path, "ab")
-        try:
-            self.proc = subprocess.Popen(
-                _orphan_proof([str(SOKETI_BIN), "start"]),
-                cwd=str(SERVERS_DIR),
-                env=self.env(),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # own process group: we kill exactly this group
-            )
-        finally:
-            log.close()
-        with _LIVE_LOCK:
-            _LIVE_PROCESSES.add(self.proc)
+        wait_for(
+            lambda: not port_is_open(self.port, self.host), 10, message=f"port {self.port} free"
+        )
+        self.proc = spawn(
+            [str(SOKETI_BIN), "start"], cwd=self.cwd, env=self.env(), log_path=self.log_path
+        )
         self.starts += 1
         deadline = time.monotonic() + timeout
         while not self._ready():
@@ -451,7 +474,9 @@ class Soketi(ServerHarness):
         if not graceful:
             _kill_group(proc, signal.SIGKILL)
         _reap(proc)
-        wait_for(lambda: not port_is_open(self.port), 10, message=f"port {self.port} closed")
+        wait_for(
+            lambda: not port_is_open(self.port, self.host), 10, message=f"port {self.port} closed"
+        )
 
     def cleanup(self) -> None:
         """Stop the server and remove its log file."""

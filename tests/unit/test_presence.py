@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rxpusher import Member, Members
+from rxpusher.presence import Roster
 
 from .support import record, wait_for
 
@@ -161,3 +162,73 @@ def test_members_record() -> None:
     assert m.count == 1 and m.me == Member("1", {"a": 1})
     assert Members({"1": None}, me_id="2").me is None
     assert Members().count == 0
+
+
+# ---- Roster: member events before subscription_succeeded (soketi clusters send them) -------
+
+def _succeeded(*user_ids: str) -> dict[str, object]:
+    return {"presence": {"ids": list(user_ids), "hash": {u: {"n": u} for u in user_ids}}}
+
+
+def _roster_with_early(*early: tuple[str, str]) -> Roster:
+    """A roster that saw the member events ``early`` (("add"|"remove", user id)) before
+    success; not yet reset."""
+    roster = Roster()
+    roster.set_me('{"user_id": "me"}')
+    for kind, user_id in early:
+        event = {"user_id": user_id, "user_info": {"n": f"early-{user_id}"}}
+        result = roster.add(event) if kind == "add" else roster.remove(event)
+        assert result is None  # nothing to announce before the first snapshot
+    assert not roster.ready
+    return roster
+
+
+def test_roster_add_before_success_is_merged_into_the_snapshot() -> None:
+    roster = _roster_with_early(("add", "late"))
+    snapshot = roster.reset(_succeeded("me", "a"))
+    assert dict(snapshot) == {"me": {"n": "me"}, "a": {"n": "a"}, "late": {"n": "early-late"}}
+    assert snapshot.me == Member("me", {"n": "me"}) and roster.ready
+
+
+def test_roster_add_before_success_keeps_the_snapshots_info_when_listed() -> None:
+    roster = _roster_with_early(("add", "a"))
+    assert dict(roster.reset(_succeeded("me", "a")))["a"] == {"n": "a"}
+
+
+def test_roster_remove_before_success_removes_from_the_snapshot() -> None:
+    roster = _roster_with_early(("remove", "gone"))
+    assert set(roster.reset(_succeeded("me", "gone"))) == {"me"}
+
+
+def test_roster_last_event_before_success_decides() -> None:
+    roster = _roster_with_early(("remove", "back"), ("add", "back"), ("add", "left"), ("remove", "left"))
+    assert set(roster.reset(_succeeded("me", "back", "left"))) == {"me", "back"}
+    roster = _roster_with_early(("remove", "back"), ("add", "back"))
+    assert set(roster.reset(_succeeded("me"))) == {"me", "back"}
+
+
+def test_roster_events_after_success_apply_at_once_and_are_not_kept() -> None:
+    roster = _roster_with_early(("add", "x"))
+    roster.reset(_succeeded("me"))
+    assert roster.remove({"user_id": "x"}) == Member("x", {"n": "early-x"})
+    assert roster.add({"user_id": "y", "user_info": None}) == Member("y", None)
+    assert set(roster.snapshot) == {"me", "y"}
+    roster.clear()
+    assert set(roster.reset(_succeeded("me"))) == {"me"}  # nothing replayed from before
+
+
+@pytest.mark.parametrize("forget", ["clear", "set_me"])
+def test_roster_forgets_early_events_of_an_earlier_attempt(forget: str) -> None:
+    roster = _roster_with_early(("add", "stale"), ("remove", "me"))
+    if forget == "clear":
+        roster.clear()
+    else:
+        roster.set_me('{"user_id": "me"}')
+    assert set(roster.reset(_succeeded("me"))) == {"me"}
+
+
+def test_roster_ignores_malformed_early_events() -> None:
+    roster = _roster_with_early()
+    assert roster.add({"user_info": {}}) is None and roster.remove("x") is None
+    assert set(roster.reset(_succeeded("me"))) == {"me"}
+
