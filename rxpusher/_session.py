@@ -816,10 +816,8 @@ class Session:
         self._last_activity = self._clock()
         self._inbound += 1
         self._reader_busy = attempt
-        try:
-            self._lane.run(self._handle_frame, attempt, text)
-        finally:
-            self._reader_busy = 0
+        self._lane.run(self._handle_frame, attempt, text)  # never raises
+        self._reader_busy = 0
 
     def _handle_frame(self, attempt: int, text: str) -> None:
         if attempt != self._attempt:

@@ -22,6 +22,7 @@ trampoline rule of Rx, which keeps every observer's notifications serial.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -30,52 +31,54 @@ Report = Callable[[BaseException], None]
 
 
 class Lane:
-    """A serial executor without a thread of its own; see the module docstring."""
+    """A serial executor without a thread of its own; see the module docstring.
+
+    Whoever holds ``_turn`` delivers. Items are appended to a deque without a lock (atomic
+    in CPython); a thread that posts and finds the turn taken leaves its items to the
+    holder, which looks at the queue again after it lets go of the turn.
+    """
 
     def __init__(self, report: Report) -> None:
         self._report = report
-        self._mutex = threading.Lock()
-        self._free = threading.Condition(self._mutex)
+        self._turn = threading.Lock()
         self._queue: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._owner: int | None = None  # ident of the thread delivering, if any
-        self._waiting = 0  # threads parked in run() or wait_idle()
 
     def post(self, item: Callable[..., Any], *args: Any) -> None:
         """Queue ``item(*args)``; it runs at the next :meth:`drain` or :meth:`run`."""
-        with self._mutex:
-            self._queue.append((item, args))
+        self._queue.append((item, args))
 
     def drain(self) -> None:
         """Run the queued items now, unless another thread is delivering (it will)."""
-        with self._mutex:
-            if self._owner is not None or not self._queue:
-                return
+        while self._queue and self._turn.acquire(False):
             self._owner = threading.get_ident()
-        self._run_queue()
+            self._run_queue()
 
     def run(self, item: Callable[..., Any], *args: Any) -> None:
         """Run ``item(*args)`` after everything queued before it; wait while another thread
         delivers. Called from inside the lane, it is queued instead (no nesting)."""
-        me = threading.get_ident()
-        with self._mutex:
-            if self._owner == me:
+        turn = self._turn
+        if not turn.acquire(False):
+            if self._owner == threading.get_ident():
                 self._queue.append((item, args))
                 return
-            if self._owner is not None:
-                self._waiting += 1
-                while self._owner is not None:
-                    self._free.wait()
-                self._waiting -= 1
-            self._owner = me
-            queued = bool(self._queue)
-            if queued:
-                self._queue.append((item, args))  # behind what was posted before it
-        if not queued:
+            turn.acquire()
+        self._owner = threading.get_ident()
+        if self._queue:
+            self._queue.append((item, args))  # behind what was posted before it
+        else:
             try:
                 item(*args)
             except Exception as exc:  # noqa: BLE001 - the lane must never stop
                 self._report(exc)
+            if not self._queue:  # the common case: nothing was posted meanwhile
+                self._owner = None
+                turn.release()
+                if self._queue:
+                    self.drain()
+                return
         self._run_queue()
+        self.drain()
 
     @property
     def delivering(self) -> bool:
@@ -89,26 +92,25 @@ class Lane:
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no thread delivers and nothing is queued; False on timeout."""
-        with self._mutex:
-            self._waiting += 1
-            try:
-                return self._free.wait_for(
-                    lambda: self._owner is None and not self._queue, timeout
-                )
-            finally:
-                self._waiting -= 1
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self._turn.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                return False
+            self._owner = threading.get_ident()
+            self._run_queue()
+            if not self._queue:
+                return True
 
     def _run_queue(self) -> None:
+        """Run items until the queue is empty, then let go of the turn (held on entry)."""
         queue = self._queue
-        while True:
-            with self._mutex:
-                if not queue:
-                    self._owner = None
-                    if self._waiting:
-                        self._free.notify_all()
-                    return
+        try:
+            while queue:
                 item, args = queue.popleft()
-            try:
-                item(*args)
-            except Exception as exc:  # noqa: BLE001 - the lane must never stop
-                self._report(exc)
+                try:
+                    item(*args)
+                except Exception as exc:  # noqa: BLE001 - the lane must never stop
+                    self._report(exc)
+        finally:
+            self._owner = None
+            self._turn.release()
