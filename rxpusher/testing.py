@@ -10,12 +10,155 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from reactivex import Observable, abc
 
 from .protocol import encode_frame
 from .transport import TransportListener
 
-__all__ = ["ScriptedServer", "ScriptedTransport"]
+__all__ = ["Recorder", "ScriptedServer", "ScriptedTransport", "record"]
+
+T = TypeVar("T")
+DEFAULT_TIMEOUT = 10.0
+
+
+class Recorder(abc.ObserverBase[T], Generic[T]):
+    """A thread-safe observer that records every notification, checks the Rx contract and
+    waits for conditions with a deadline.
+
+    ``violations`` lists every breach of the contract it saw: two notifications at once
+    (from two threads), or anything after ``on_completed``/``on_error``.
+
+    >>> recorder = record(pusher.channel("c").events("e"))   # doctest: +SKIP
+    >>> recorder.wait_count(3)                               # doctest: +SKIP
+    """
+
+    def __init__(self, name: str = "recorder") -> None:
+        self.name = name
+        self._cond = threading.Condition()
+        self._inside = 0
+        self.items: list[T] = []
+        self.errors: list[BaseException] = []
+        self.completed = False
+        self.violations: list[str] = []
+        self.subscription: abc.DisposableBase | None = None
+
+    # ---- the observer --------------------------------------------------------------------
+
+    def _enter(self, what: str) -> None:
+        with self._cond:
+            self._inside += 1
+            if self._inside > 1:
+                self.violations.append(f"{what} overlapped another notification")
+            if self.completed or self.errors:
+                self.violations.append(f"{what} after the terminal notification")
+
+    def _leave(self) -> None:
+        with self._cond:
+            self._inside -= 1
+            self._cond.notify_all()
+
+    def on_next(self, value: T) -> None:
+        self._enter("on_next")
+        with self._cond:
+            self.items.append(value)
+        self._leave()
+
+    def on_error(self, error: Exception) -> None:
+        self._enter("on_error")
+        with self._cond:
+            self.errors.append(error)
+        self._leave()
+
+    def on_completed(self) -> None:
+        self._enter("on_completed")
+        with self._cond:
+            self.completed = True
+        self._leave()
+
+    def subscribe_to(self, observable: Observable[T]) -> abc.DisposableBase:
+        """Subscribe to ``observable``; the disposable is also kept in ``subscription``."""
+        self.subscription = observable.subscribe(self.on_next, self.on_error, self.on_completed)
+        return self.subscription
+
+    def dispose(self) -> None:
+        """Dispose the subscription made by :meth:`subscribe_to`."""
+        assert self.subscription is not None, "not subscribed"
+        self.subscription.dispose()
+
+    # ---- inspection ----------------------------------------------------------------------
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error received, or None (asserts there was at most one)."""
+        assert len(self.errors) <= 1, f"more than one error: {self.errors}"
+        return self.errors[0] if self.errors else None
+
+    @property
+    def done(self) -> bool:
+        """True after ``on_completed`` or ``on_error``."""
+        return self.completed or bool(self.errors)
+
+    terminated = done
+
+    def snapshot(self) -> list[T]:
+        """A copy of the items so far."""
+        with self._cond:
+            return list(self.items)
+
+    def wait(self, predicate: Callable[[Recorder[T]], Any], timeout: float = DEFAULT_TIMEOUT,
+             what: str = "condition") -> None:
+        """Wait until ``predicate(self)`` holds; ``AssertionError`` after ``timeout`` s."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self), timeout):
+                raise AssertionError(
+                    f"timed out after {timeout}s waiting for {what}; {self.name}: "
+                    f"items={self.items!r} errors={self.errors!r} completed={self.completed}"
+                )
+
+    def wait_count(self, n: int, timeout: float = DEFAULT_TIMEOUT) -> list[T]:
+        """Wait for at least ``n`` items; a copy of the items."""
+        self.wait(lambda r: len(r.items) >= n, timeout, f"{n} item(s)")
+        return self.snapshot()
+
+    def wait_item(self, predicate: Callable[[T], bool], timeout: float = DEFAULT_TIMEOUT,
+                  what: str = "") -> T:
+        """Wait for an item matching ``predicate``; that item."""
+        found: list[T] = []
+
+        def check(r: Recorder[T]) -> bool:
+            found[:] = [item for item in r.items if predicate(item)][:1]
+            return bool(found)
+
+        self.wait(check, timeout, what or "a matching item")
+        return found[0]
+
+    def wait_value(self, value: T, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until ``value`` is among the items."""
+        self.wait(lambda r: value in r.items, timeout, f"value {value!r}")
+
+    def wait_error(self, timeout: float = DEFAULT_TIMEOUT) -> BaseException:
+        """Wait for ``on_error``; the error."""
+        self.wait(lambda r: bool(r.errors), timeout, "an error")
+        return self.errors[0]
+
+    def wait_completed(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait for ``on_completed``."""
+        self.wait(lambda r: r.completed, timeout, "completion")
+
+    def wait_done(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait for ``on_completed`` or ``on_error``."""
+        self.wait(lambda r: r.done, timeout, "completion or error")
+
+
+def record(observable: Observable[T], name: str = "recorder") -> Recorder[T]:
+    """Subscribe a new :class:`Recorder` to ``observable`` and return it."""
+    recorder: Recorder[T] = Recorder(name)
+    recorder.subscribe_to(observable)
+    return recorder
 
 
 class ScriptedTransport:

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
+from rxpusher.testing import Recorder
+
 HOST = "127.0.0.1"
 DEFAULT_TIMEOUT = 10.0
 SERVERS_DIR = Path(__file__).resolve().parent.parent / "servers"
@@ -62,100 +64,8 @@ def wait_for(
         time.sleep(interval)
 
 
-class Collector:
-    """A thread-safe observer recording every notification, with deadline-bound waits.
-
-    Use ``collector.subscribe_to(observable)`` (returns the disposable) or pass the collector
-    itself to ``observable.subscribe``.
-    """
-
-    def __init__(self, name: str = "collector") -> None:
-        self.name = name
-        self._cond = threading.Condition()
-        self.items: list[Any] = []
-        self.error: BaseException | None = None
-        self.completed = False
-
-    # observer protocol ----------------------------------------------------------------------
-    def on_next(self, value: Any) -> None:
-        with self._cond:
-            self.items.append(value)
-            self._cond.notify_all()
-
-    def on_error(self, error: BaseException) -> None:
-        with self._cond:
-            self.error = error
-            self._cond.notify_all()
-
-    def on_completed(self) -> None:
-        with self._cond:
-            self.completed = True
-            self._cond.notify_all()
-
-    def subscribe_to(self, observable: Any) -> Any:
-        return observable.subscribe(
-            on_next=self.on_next, on_error=self.on_error, on_completed=self.on_completed
-        )
-
-    # inspection -----------------------------------------------------------------------------
-    @property
-    def done(self) -> bool:
-        return self.completed or self.error is not None
-
-    def snapshot(self) -> list[Any]:
-        with self._cond:
-            return list(self.items)
-
-    def _describe(self) -> str:
-        return (
-            f"{self.name}: items={self.items!r} error={self.error!r} "
-            f"completed={self.completed}"
-        )
-
-    def wait(
-        self,
-        predicate: Callable[["Collector"], Any],
-        timeout: float = DEFAULT_TIMEOUT,
-        what: str = "condition",
-    ) -> None:
-        with self._cond:
-            if not self._cond.wait_for(lambda: predicate(self), timeout):
-                raise AssertionError(
-                    f"timed out after {timeout}s waiting for {what}; {self._describe()}"
-                )
-
-    def wait_count(self, n: int, timeout: float = DEFAULT_TIMEOUT) -> list[Any]:
-        self.wait(lambda c: len(c.items) >= n, timeout, f"{n} item(s)")
-        return self.snapshot()
-
-    def wait_item(
-        self, predicate: Callable[[Any], bool], timeout: float = DEFAULT_TIMEOUT, what: str = ""
-    ) -> Any:
-        found: list[Any] = []
-
-        def check(c: Collector) -> bool:
-            for item in c.items:
-                if predicate(item):
-                    found.append(item)
-                    return True
-            return False
-
-        self.wait(check, timeout, what or "a matching item")
-        return found[0]
-
-    def wait_value(self, value: Any, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.wait(lambda c: value in c.items, timeout, f"value {value!r}")
-
-    def wait_error(self, timeout: float = DEFAULT_TIMEOUT) -> BaseException:
-        self.wait(lambda c: c.error is not None, timeout, "an error")
-        assert self.error is not None
-        return self.error
-
-    def wait_completed(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.wait(lambda c: c.completed, timeout, "completion")
-
-    def wait_done(self, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.wait(lambda c: c.done, timeout, "completion or error")
+Collector = Recorder
+"""The thread-safe recording observer of :mod:`rxpusher.testing`."""
 
 
 def wait_state(pusher: Any, state: str, timeout: float = DEFAULT_TIMEOUT) -> None:
