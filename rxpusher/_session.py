@@ -23,11 +23,12 @@ from typing import Any
 
 from reactivex import abc
 from reactivex.disposable import BooleanDisposable, Disposable, SerialDisposable
-from reactivex.scheduler import EventLoopScheduler, VirtualTimeScheduler
+from reactivex.scheduler import VirtualTimeScheduler
 
 from . import encryption, protocol
 from ._internal.handoff import HandoffObserver
 from ._internal.lane import Lane
+from ._internal.timers import TimerThread
 from ._states import ChannelState, ConnectionState
 from .auth import Authorization, Authorizer, UserAuthorization, Workers, shorten
 from .exceptions import (
@@ -159,11 +160,10 @@ class Session:
         self._batching: list[str] | None = None  # channels collected for one batch call
 
         # the timers
-        self._timer_thread: threading.Thread | None = None
-        self._owned_scheduler: EventLoopScheduler | None = None
+        self._owned_scheduler: TimerThread | None = None
         scheduler = options.timer_scheduler
         if scheduler is None:
-            scheduler = self._owned_scheduler = EventLoopScheduler(self._timer_thread_factory)
+            scheduler = self._owned_scheduler = TimerThread()
             self._clock: Callable[[], float] = time.monotonic
         else:
             self._clock = _seconds_clock(scheduler)
@@ -211,11 +211,6 @@ class Session:
             protocol.SIGNIN_SUCCESS: self._on_signin_success,
             protocol.WATCHLIST_EVENTS: self._on_watchlist,
         }
-
-    def _timer_thread_factory(self, target: Callable[[], None]) -> threading.Thread:
-        thread = threading.Thread(target=target, name="rxpusher-timers", daemon=True)
-        self._timer_thread = thread
-        return thread
 
     # ---- effects ---------------------------------------------------------------------------
 
@@ -739,8 +734,8 @@ class Session:
         for transport in retired:
             transport.join(_JOIN_TIMEOUT)
         if self._owned_scheduler is not None:
+            thread = self._owned_scheduler.thread
             self._owned_scheduler.dispose()
-            thread = self._timer_thread
             if thread is not None and thread is not threading.current_thread():
                 thread.join(_JOIN_TIMEOUT)
         if not self._lane.in_lane:

@@ -472,3 +472,46 @@ def test_unsubscribe_while_disconnected_sends_nothing(pusher, server) -> None:
     pusher.disconnect()
     pusher.unsubscribe("c")
     assert unsubscribes(server, "c") == []
+
+
+# ---- released handles ---------------------------------------------------------------------
+
+def test_channels_nothing_refers_to_are_released(pusher, server) -> None:
+    """5,000 per-order channel names used once each: the client keeps nothing for them."""
+    import gc
+    import tracemalloc
+
+    def churn(prefix: str, n: int) -> None:
+        for i in range(n):
+            subscription = pusher.channel(f"{prefix}-{i}").events("e").subscribe()
+            subscription.dispose()
+            server.current.sent.clear()  # the scripted server's own record of frames
+
+    churn("warm", 200)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    churn("order", 5000)
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    assert grown < 100_000, f"{grown} bytes kept for 5,000 released channels"
+    assert pusher.all_channels() == []
+
+
+def test_a_released_handle_is_replaced_by_an_equivalent_one(pusher, server) -> None:
+    import gc
+
+    first = pusher.channel("c")
+    state = record(first.state)
+    first.events("e").subscribe().dispose()
+    first_id = id(first)
+    del first
+    gc.collect()
+    again = pusher.channel("c")
+    assert again.name == "c" and again.state is not None
+    assert again == pusher.channel("c") and hash(again) == hash(pusher.channel("c"))
+    again.events("e").subscribe()
+    assert state.items == ["unsubscribed", "pending", "unsubscribed", "pending"]
+    assert first_id is not None

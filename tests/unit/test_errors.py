@@ -284,3 +284,55 @@ def test_pusher_pong_is_delivered_on_global_streams(pusher, server) -> None:
     got = record(pusher.events("pusher:pong"))
     server.push("pusher:pong", {})
     assert got.items == [{}]
+
+
+# ---- library and server faults are never ObserverError --------------------------------------
+
+def test_malformed_watchlist_events_are_a_protocol_error_not_an_observer_error(pusher, server) -> None:
+    from rxpusher import ProtocolError
+
+    errors = record(pusher.errors)
+    watchlist = record(pusher.user.watchlist)
+    server.push("pusher_internal:watchlist_events", {"events": 5})
+    assert [type(e) for e in errors.items] == [ProtocolError]
+    assert 'watchlist_events' in errors.items[0].frame
+    assert watchlist.items == [] and not watchlist.done
+    server.push("pusher_internal:watchlist_events", {"events": [{"name": "online", "user_ids": [1]}]})
+    assert watchlist.items == [{"name": "online", "user_ids": ["1"]}]
+
+
+@pytest.mark.parametrize("presence", [
+    {"ids": 5, "hash": {}},
+    {"ids": [], "hash": ["not", "an", "object"]},
+    "not an object",
+])
+def test_malformed_presence_data_fails_the_channel_with_a_protocol_error(
+        make_pusher, server, presence) -> None:
+    from rxpusher import ProtocolError
+
+    p = make_pusher(secret="s", channel_data={"user_id": "1"})
+    server.handshake()
+    errors = record(p.errors)
+    room = p.channel("presence-room")
+    members = record(room.members)
+    states = record(room.state)
+    server.succeed("presence-room", {"presence": presence})
+    assert states.items[-1] == "failed"  # a defined state, not pending for good
+    assert isinstance(members.error, SubscriptionError)
+    assert any(isinstance(e, ProtocolError) for e in errors.items)
+    assert not any(isinstance(e, ObserverError) for e in errors.items)
+    assert server.sent("pusher:unsubscribe")[-1]["data"] == {"channel": "presence-room"}
+    other = record(p.channel("c").events("e"))
+    server.succeed("c")
+    server.push("e", 1, channel="c")
+    assert other.items == [1]
+
+
+def test_only_exceptions_from_user_code_are_observer_errors(pusher, server) -> None:
+    errors = record(pusher.errors)
+    pusher.events("e").subscribe(raising(KeyError("mine")))
+    server.push("e", 1, channel="c")
+    server.current.receive('{"event": 5}')
+    kinds = [type(e).__name__ for e in errors.items]
+    assert kinds == ["ObserverError", "ProtocolError"]
+    assert isinstance(errors.items[0].__cause__, KeyError)

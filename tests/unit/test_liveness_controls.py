@@ -39,3 +39,24 @@ def test_an_established_connection_that_drops_stays_on_its_host(make_pusher, ser
     server.current.drop(1006)
     sched.advance_by(1)
     assert server.current.url.startswith("ws://a.example:80/")
+
+
+def test_a_slow_observer_is_not_taken_for_a_dead_server(make_pusher, server, sched) -> None:
+    """An observer that blocks the reader longer than activity + pong timeouts: the socket is
+    busy delivering, so no ping timeout fires and nothing already received is lost."""
+    p = make_pusher(activity_timeout=10, pong_timeout=5)
+    server.handshake(activity_timeout=10)
+    got = record(p.channel("c").events("e"))
+    server.succeed("c")
+
+    def slow(value: int) -> None:
+        if value == 0:
+            sched.advance_by(60)  # 60 s pass while this observer runs on the reader
+
+    p.channel("c").events("e").subscribe(slow)
+    for i in range(5):
+        server.push("e", i, channel="c")
+    assert server.attempts == 1 and p.connection_state == "connected"
+    assert got.items == [0, 1, 2, 3, 4]
+    sched.advance_by(10 + 5 + 1)  # a really silent socket is still detected
+    assert server.attempts == 2

@@ -106,3 +106,25 @@ def test_close_completes_user_streams(make_pusher, server) -> None:
     events, watch = record(pusher.user.events("x")), record(pusher.user.watchlist)
     pusher.close()
     assert events.completed and watch.completed
+
+
+def test_user_events_subscribed_after_close_complete_at_once(make_pusher, server) -> None:
+    p = make_pusher()
+    server.handshake()
+    before = record(p.user.events("e"))
+    p.close()
+    after = record(p.user.events("e"))
+    assert before.completed and after.completed
+
+
+def test_events_for_another_users_channel_are_not_delivered(make_pusher, server) -> None:
+    p = make_pusher(secret="s", user_data={"id": "42"})
+    server.handshake()
+    got = record(p.user.events("note"))
+    server.push("note", {"n": 0}, channel="#server-to-user-7")  # not signed in yet
+    p.signin()
+    server.push("pusher:signin_success", {"user_data": json.dumps({"id": "42"})})
+    server.push("note", {"n": 1}, channel="#server-to-user-7")
+    server.push("note", {"n": 2}, channel="#other")
+    server.push("note", {"n": 3}, channel="#server-to-user-42")
+    assert got.items == [{"n": 3}]
