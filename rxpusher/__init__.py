@@ -12,7 +12,7 @@ import logging as _logging
 from ._states import ChannelState, ConnectionState
 from ._version import __version__
 from .channels import Channel
-from .client import Pusher
+from .client import Pusher, close_all
 from .exceptions import (
     AuthenticationError,
     BufferOverflowError,
@@ -34,6 +34,7 @@ from .retry import Backoff
 __all__ = [
     "__version__",
     "Pusher",
+    "close_all",
     "Channel",
     "Event",
     "Member",

@@ -91,7 +91,7 @@ class _Channel:
 
     __slots__ = (
         "name", "kind", "state", "observers", "pinned", "subscribed_on", "auth",
-        "roster", "key", "key_fresh", "rotation", "count", "state_sinks", "bindings",
+        "roster", "key", "key_fresh", "rotation", "count", "state_sinks", "bindings", "error",
     )
 
     def __init__(self, name: str) -> None:
@@ -109,6 +109,7 @@ class _Channel:
         self.count: int | None = None
         self.state_sinks: tuple[Sink, ...] = ()
         self.bindings: list[tuple[str | None, Callable[..., Any], abc.DisposableBase]] = []
+        self.error: SubscriptionError | None = None  # why the subscription failed last
 
     @property
     def active(self) -> bool:
@@ -143,6 +144,7 @@ class Session:
     def __init__(self, options: Options) -> None:
         self.options = options
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # notified at every state change
         self._lane = Lane(self._report_library)
         self._outbox: deque[tuple[Transport, str]] = deque()
         self._send_lock = threading.Lock()
@@ -186,6 +188,7 @@ class Session:
         self._use_tls = options.use_tls
         self._host_index = 0
         self._wanted = False
+        self._stopped_by: PusherError | None = None  # the refusal or give-up that ended it
         self._last_activity = self._clock()
         self._inbound = 0  # frames seen at the socket
         self._inbound_at_ping: int | None = None
@@ -510,6 +513,7 @@ class Session:
         if channel.state is state:
             return
         channel.state = state
+        self._changed.notify_all()
         self._post(emit_to, channel.state_sinks, state, self.report_observer)
 
     def _cancel_auth(self, channel: _Channel) -> None:
@@ -628,6 +632,7 @@ class Session:
         would have, for failures found locally (authorization)."""
         self._cancel_auth(channel)
         channel.subscribed_on = None
+        channel.error = error
         self._set_channel_state(channel, S.FAILED)
         self._post_error(error)
         if synthesize:
@@ -654,6 +659,7 @@ class Session:
         with self._lock:
             self.check_open()
             self._wanted = True
+            self._stopped_by = None
             if self._transport is None and self.state not in (C.CONNECTING, C.UNAVAILABLE):
                 self._failures = 0
                 self._enter_connecting()
@@ -705,6 +711,7 @@ class Session:
                 return
             self._disconnect()
             self._closed = True
+            self._changed.notify_all()
             for channel in self._channels.values():
                 self._cancel_auth(channel)
             if self._user_auth is not None:
@@ -741,6 +748,60 @@ class Session:
         if not self._lane.in_lane:
             self._lane.wait_idle(_JOIN_TIMEOUT)
 
+    # ---- waiting -----------------------------------------------------------------------------
+
+    def wait_connected(self, timeout: float | None) -> None:
+        """Block until connected; raise the refusal, the give-up, :class:`ClosedError` or
+        ``TimeoutError``. Neither connects nor subscribes."""
+
+        def outcome() -> bool | PusherError:
+            if self._closed:
+                return ClosedError("this Pusher client is closed")
+            if self.state is C.CONNECTED:
+                return True
+            if self._stopped_by is not None and self.state in (C.DISCONNECTED, C.FAILED):
+                return self._stopped_by
+            return False
+
+        self._wait(outcome, timeout, "the connection")
+
+    def wait_subscribed(self, name: str, timeout: float | None) -> None:
+        """Block until ``name`` is subscribed; raise its :class:`SubscriptionError`, the
+        refusal, :class:`ClosedError` or ``TimeoutError``."""
+
+        def outcome() -> bool | PusherError:
+            if self._closed:
+                return ClosedError("this Pusher client is closed")
+            channel = self._channels.get(name)
+            if channel is not None and channel.state is S.SUBSCRIBED:
+                return True
+            if channel is not None and channel.state is S.FAILED and channel.error is not None:
+                return channel.error
+            if isinstance(self._stopped_by, ConnectionRefused) and self.state is C.DISCONNECTED:
+                return self._stopped_by
+            return False
+
+        self._wait(outcome, timeout, f"a subscription to {name!r}")
+
+    def wait_closed(self, timeout: float | None) -> None:
+        """Block until ``close()``; ``TimeoutError`` after ``timeout`` seconds."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._closed, timeout):
+                raise TimeoutError("still open")
+
+    def _wait(self, outcome: Callable[[], bool | PusherError], timeout: float | None,
+              what: str) -> None:
+        if timeout is not None and (timeout != timeout or timeout < 0):
+            raise ValueError(f"timeout must be None or a non-negative number, got {timeout!r}")
+        with self._changed:
+            if self._closed:
+                raise ClosedError("this Pusher client is closed; create a new one")
+            if not self._changed.wait_for(lambda: bool(outcome()), timeout):
+                raise TimeoutError(f"no {what} within {timeout} s")
+            result = outcome()
+        if isinstance(result, PusherError):
+            raise result
+
     def router_routes(self) -> list[Route]:
         """Every route with sinks (lock held)."""
         return list(self.router._routes)  # noqa: SLF001 - the router is the session's own part
@@ -756,6 +817,7 @@ class Session:
         if self.state is state:
             return False
         self.state = state
+        self._changed.notify_all()
         self._post(emit_to, self._state_hub.sinks, state, self.report_observer)
         return True
 
@@ -1199,6 +1261,7 @@ class Session:
             self._cancel_timers()
             self._set_state(C.DISCONNECTED)
             error = ConnectionRefused(code, shorten(reason))
+            self._stopped_by = error
             self._post_error(error)
             self._refuse(error)
             return
@@ -1210,8 +1273,9 @@ class Session:
             if policy.gives_up(self._failures):
                 self._wanted = False
                 self._cancel_timers()
+                self._stopped_by = PusherError(f"gave up after {self._failures} failed attempts")
                 self._set_state(C.FAILED)
-                self._post_error(PusherError(f"gave up after {self._failures} failed attempts"))
+                self._post_error(self._stopped_by)
                 return
             delay = policy.delay(self._failures)
             self._failures += 1

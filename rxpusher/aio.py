@@ -313,3 +313,49 @@ async def first(observable: Observable[T], *, timeout: float | None = None,
             if default is not _MISSING:
                 return default  # type: ignore[no-any-return]
             raise EmptySequenceError("the observable completed without any item") from None
+
+
+async def wait_connected(pusher: Any, *, timeout: float | None = None) -> None:
+    """Wait on the running loop until ``pusher`` is connected (at once if it is); the
+    awaitable form of ``Pusher.wait_connected``, with the same errors. Does not connect."""
+    await _wait_for_state(pusher.state, lambda: pusher.wait_connected(0), timeout)
+
+
+async def wait_subscribed(channel: Any, *, timeout: float | None = None) -> None:
+    """Wait on the running loop until ``channel`` is subscribed; the awaitable form of
+    ``Channel.wait_subscribed``, with the same errors. Does not subscribe."""
+    await _wait_for_state(channel.state, lambda: channel.wait_subscribed(0), timeout)
+
+
+async def _wait_for_state(states: Observable[Any], check: Any, timeout: float | None) -> None:
+    """Resolve when ``check()`` returns (re-checked at each state change), fail with what it
+    raises other than ``TimeoutError`` (not there yet)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+
+    def on_state(_: Any = None) -> None:
+        try:
+            check()
+        except TimeoutError:
+            return
+        except BaseException as error:  # noqa: BLE001 - handed to the awaiting coroutine
+            loop.call_soon_threadsafe(settle, error)
+            return
+        loop.call_soon_threadsafe(settle, None)
+
+    subscription = states.subscribe(on_state, on_completed=on_state)
+    try:
+        async with asyncio.timeout(timeout):
+            await done
+    except TimeoutError:
+        raise TimeoutError(f"not reached within {timeout} s") from None
+    finally:
+        subscription.dispose()

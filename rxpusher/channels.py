@@ -79,6 +79,15 @@ class Channel:
         """The latest ``pusher:subscription_count`` the server sent, or None."""
         return self._session.subscription_count(self.name)
 
+    def wait_subscribed(self, timeout: float | None = None) -> None:
+        """Block until the server confirmed the subscription (at once if it has). Does not
+        subscribe: something else (an observer, ``Pusher.subscribe``) must want the channel.
+
+        Raises the channel's :class:`SubscriptionError` when the subscription failed,
+        ``ConnectionRefused`` when the server refused the connection, :class:`ClosedError`
+        after ``close()``, and ``TimeoutError`` after ``timeout`` seconds."""
+        self._session.wait_subscribed(self.name, timeout)
+
     # ---- streams ---------------------------------------------------------------------------
 
     @overload

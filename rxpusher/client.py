@@ -5,6 +5,7 @@ builds the session that owns every piece of state, and hands out thin handles.""
 from __future__ import annotations
 
 import ssl
+import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Never, overload
@@ -24,7 +25,16 @@ from .retry import Backoff
 from .router import ANY_EVENT, GLOBAL
 from .user import User
 
-__all__ = ["Pusher"]
+__all__ = ["Pusher", "close_all"]
+
+_open_clients: weakref.WeakSet[Pusher] = weakref.WeakSet()
+
+
+def close_all() -> None:
+    """Close every client of this process that is still open (for notebooks, where
+    re-running a cell would otherwise leave the previous client's threads running)."""
+    for client in list(_open_clients):
+        client.close()
 
 
 class Pusher:
@@ -84,6 +94,7 @@ class Pusher:
                 del options[name]
         self._session = Session(Options.from_kwargs(key, options))
         self._handles: weakref.WeakValueDictionary[str, Channel] = weakref.WeakValueDictionary()
+        _open_clients.add(self)
         self.user: User = User(self._session)
         """The signed-in user (see :meth:`signin`): ``user.events(name)``, ``user.watchlist``."""
         if auto_connect:
@@ -92,11 +103,26 @@ class Pusher:
     def __repr__(self) -> str:
         return f"<Pusher {self.key!r} {self.connection_state} socket_id={self.socket_id}>"
 
+    def __del__(self) -> None:
+        session = getattr(self, "_session", None)
+        if session is not None and not session.closed:
+            warnings.warn(f"unclosed {self!r}: call close() or use 'with'", ResourceWarning,
+                          source=self, stacklevel=2)
+            session.close()
+
     def __enter__(self) -> Pusher:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> Pusher:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self.close)  # close() joins threads: keep the loop free
 
     # ---- connection ---------------------------------------------------------------------
 
@@ -177,6 +203,28 @@ class Pusher:
         Failures are reported on ``errors`` as :class:`AuthenticationError`."""
         self._session.signin()
 
+    def wait_connected(self, timeout: float | None = None) -> None:
+        """Block until the client is connected (at once if it is). Does not connect.
+
+        Raises ``ConnectionRefused`` when the server refused the connection, ``PusherError``
+        when the reconnect policy gave up, :class:`ClosedError` after :meth:`close`, and
+        ``TimeoutError`` after ``timeout`` seconds."""
+        self._session.wait_connected(timeout)
+
+    def run_forever(self) -> None:
+        """Block until :meth:`close` is called (from a callback or another thread) or
+        Ctrl-C; then close. The way for a plain script to keep receiving."""
+        try:
+            while not self._session.closed:
+                try:
+                    self._session.wait_closed(1.0)
+                except TimeoutError:
+                    continue
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.close()
+
     def ping(self) -> None:
         """Check the connection now: reconnect unless something arrives within pong_timeout."""
         self._session.ping()
@@ -186,6 +234,7 @@ class Pusher:
         library thread (the calling one when it returns). Works from any thread and inside
         any callback; a second call does nothing."""
         self._session.close()
+        _open_clients.discard(self)
 
     # ---- channels ---------------------------------------------------------------------------
 

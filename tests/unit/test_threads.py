@@ -344,3 +344,27 @@ def test_close_inside_an_observer_on_a_real_reader_thread() -> None:
         wait_for(lambda: errors.completed, timeout=10)
         assert threads == ["rxpusher-reader"]
         _closes_cleanly(p, before)
+
+
+def test_close_all_closes_every_open_client(server) -> None:
+    before = set(rxpusher_threads())
+    clients = [rxpusher.Pusher("key", transport=server.transport) for _ in range(3)]
+    server.handshake()
+    rxpusher.close_all()
+    assert all(c.connection_state == "disconnected" for c in clients)
+    wait_for(lambda: not (set(rxpusher_threads()) - before), timeout=5)
+
+
+def test_a_client_collected_unclosed_warns_and_stops_its_threads(server) -> None:
+    import gc
+    import warnings
+
+    before = set(rxpusher_threads())
+    client = rxpusher.Pusher("key", transport=server.transport)
+    server.handshake()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del client
+        gc.collect()
+    assert any(issubclass(w.category, ResourceWarning) for w in caught)
+    wait_for(lambda: not (set(rxpusher_threads()) - before), timeout=5)
