@@ -14,10 +14,12 @@ with no handler are routed to their observers by :class:`~rxpusher.router.Router
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections import deque
+from datetime import datetime, timezone
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -29,7 +31,7 @@ from . import encryption, protocol
 from ._internal.handoff import HandoffObserver
 from ._internal.lane import Lane
 from ._internal.timers import TimerThread
-from ._states import ChannelState, ConnectionState
+from ._states import ChannelState, ConnectionState, Health, Interruption
 from .auth import Authorization, Authorizer, UserAuthorization, Workers, shorten
 from .exceptions import (
     AuthenticationError,
@@ -92,6 +94,7 @@ class _Channel:
     __slots__ = (
         "name", "kind", "state", "observers", "pinned", "subscribed_on", "auth",
         "roster", "key", "key_fresh", "rotation", "count", "state_sinks", "bindings", "error",
+        "lost_at", "interruption_sinks",
     )
 
     def __init__(self, name: str) -> None:
@@ -110,6 +113,8 @@ class _Channel:
         self.state_sinks: tuple[Sink, ...] = ()
         self.bindings: list[tuple[str | None, Callable[..., Any], abc.DisposableBase]] = []
         self.error: SubscriptionError | None = None  # why the subscription failed last
+        self.lost_at: datetime | None = None  # when its subscribed connection was lost
+        self.interruption_sinks: tuple[Sink, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -155,6 +160,14 @@ class Session:
         self._messages = _Hub()
         self._state_hub = _Hub()
         self._watchlist = _Hub()
+        self._health = _Hub()
+        self._recordings: tuple[_Recording, ...] = ()
+        self._frames_in = 0
+        self._bytes_in = 0
+        self._last_frame_at: float | None = None
+        self._connected_at: float | None = None
+        self._handshakes = 0
+        self._replaying = False  # the transport plays a recording: nothing is sent
         self._channels: dict[str, _Channel] = {}
         self._global_bindings: list[tuple[str | None, Callable[..., Any], abc.DisposableBase]] = []
         self._authorizer = Authorizer(options)
@@ -220,7 +233,7 @@ class Session:
     def _send(self, text: str) -> None:
         """Queue ``text`` for the current socket (lock held); sent by :meth:`_flush`."""
         transport = self._transport
-        if transport is not None:
+        if transport is not None and not self._replaying:
             self._outbox.append((transport, text))
 
     def _flush(self) -> None:
@@ -388,6 +401,100 @@ class Session:
                 channel.state_sinks = tuple(s for s in channel.state_sinks if s is not sink)
                 self._forget_if_idle(channel)
 
+    def observe_interruptions(self, name: str, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
+        """``channel.interruptions`` (does not count for reference counting)."""
+        target, handoff = self.wrap(observer)
+        sink = Sink(target, False, False, name, "interruptions")
+        with self._lock:
+            closed = self._closed
+            if closed:
+                self._post(sink.end, None, self.report_observer)
+            else:
+                channel = self._channel(name)
+                channel.interruption_sinks = channel.interruption_sinks + (sink,)
+        self._flush()
+        if closed:
+            return Disposable()
+
+        def leave() -> None:
+            with self._lock:
+                channel = self._channels.get(name)
+                if channel is not None:
+                    channel.interruption_sinks = tuple(
+                        s for s in channel.interruption_sinks if s is not sink)
+                    self._forget_if_idle(channel)
+
+        disposable = Disposable(leave)
+        if handoff is not None:
+            handoff.subscription.disposable = disposable
+        return disposable
+
+    def observe_health(self, interval: float, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
+        """``pusher.health(interval)``: a :class:`Health` snapshot every ``interval`` s."""
+        target, handoff = self.wrap(observer)
+        sink = Sink(target, False, False, GLOBAL, "health")
+        timer = SerialDisposable()
+        frames_then = [self._frames_in]
+
+        def tick(scheduler: abc.SchedulerBase, state: Any = None) -> None:
+            with self._lock:
+                if self._closed or sink not in self._health.sinks:
+                    return
+                now = self._clock()
+                frames = self._frames_in
+                snapshot = Health(
+                    state=self.state,
+                    connected_for=None if self._connected_at is None else now - self._connected_at,
+                    reconnects=max(0, self._handshakes - 1),
+                    frames=frames,
+                    bytes=self._bytes_in,
+                    frames_per_second=(frames - frames_then[0]) / interval,
+                    last_frame_age=None if self._last_frame_at is None else now - self._last_frame_at,
+                )
+                frames_then[0] = frames
+                self._post(sink.on_next, snapshot)
+                timer.disposable = self._scheduler.schedule_relative(interval, tick)
+            self._flush()
+
+        with self._lock:
+            closed = self._closed
+            if closed:
+                self._post(sink.end, None, self.report_observer)
+            else:
+                self._health.sinks = self._health.sinks + (sink,)
+                timer.disposable = self._scheduler.schedule_relative(interval, tick)
+        self._flush()
+        if closed:
+            return Disposable()
+
+        def leave() -> None:
+            timer.dispose()
+            self._leave_hub(self._health, sink)
+
+        disposable = Disposable(leave)
+        if handoff is not None:
+            handoff.subscription.disposable = disposable
+        return disposable
+
+    def record(self, path: str) -> abc.DisposableBase:
+        """Write every received text frame to ``path`` as JSON lines until disposed."""
+        with self._lock:
+            self.check_open()
+            recording = _Recording(path, self._clock)
+            self._recordings = self._recordings + (recording,)
+
+        def stop() -> None:
+            with self._lock:
+                if recording not in self._recordings:
+                    return
+                self._recordings = tuple(r for r in self._recordings if r is not recording)
+                self._post(recording.close)
+            self._flush()
+            if not self._lane.in_lane:
+                self._lane.wait_idle(_JOIN_TIMEOUT)  # closed when stop() returns
+
+        return Disposable(stop)
+
     # ---- callback bindings -------------------------------------------------------------------
 
     def bind(self, channel: str | None, event: str | None, callback: Callable[..., Any],
@@ -440,7 +547,8 @@ class Session:
     def _forget_if_idle(self, channel: _Channel) -> None:
         """Drop the record of a channel nothing refers to any more (lock held)."""
         if (not channel.active and not channel.state_sinks and not channel.bindings
-                and channel.auth is None and channel.rotation is None
+                and not channel.interruption_sinks and channel.auth is None
+                and channel.rotation is None
                 and self._channels.get(channel.name) is channel):
             del self._channels[channel.name]
 
@@ -526,7 +634,7 @@ class Session:
         self._cancel_auth(channel)
         self._set_channel_state(channel, S.PENDING)
         socket_id = self.socket_id
-        if socket_id is None:
+        if socket_id is None or self._replaying:
             return
         if channel.kind is ChannelKind.PUBLIC:
             self._send_subscribe(channel, socket_id, Authorization(""))
@@ -621,6 +729,7 @@ class Session:
             self._send(protocol.encode_frame(protocol.UNSUBSCRIBE, {"channel": channel.name}))
         channel.subscribed_on = None
         channel.count = None
+        channel.lost_at = None
         self._clear_roster(channel)
         if channel.state is not S.FAILED:
             self._set_channel_state(channel, S.UNSUBSCRIBED)
@@ -728,7 +837,14 @@ class Session:
                 bindings.extend(channel.bindings)
                 channel.bindings = []
             self._channels.clear()
-            for hub in (self._frames, self._messages, self._state_hub, self._watchlist, self._errors):
+            for channel in self._channels.values():
+                self._post(end_all, list(channel.interruption_sinks), None, self.report_observer)
+                channel.interruption_sinks = ()
+            recordings, self._recordings = self._recordings, ()
+            for recording in recordings:
+                self._post(recording.close)
+            for hub in (self._frames, self._messages, self._state_hub, self._watchlist,
+                        self._health, self._errors):
                 hub.ended = True
                 self._post(end_all, list(hub.sinks), None, self.report_observer)
                 hub.sinks = ()
@@ -826,6 +942,7 @@ class Session:
         self._retired = [t for t in self._retired if getattr(t, "alive", True)]
         transport = self._transport_factory()
         self._transport = transport
+        self._replaying = bool(getattr(transport, "is_replay", False))
         url = self.url
         log.info("connecting to %s", url)
         transport.open(url, _Listener(self, self._attempt))
@@ -870,8 +987,11 @@ class Session:
         """A text frame (the reader thread): delivered in the lane, after what came before."""
         if attempt != self._attempt:
             return
-        self._last_activity = self._clock()
+        now = self._last_activity = self._clock()
         self._inbound += 1
+        self._frames_in += 1
+        self._bytes_in += len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
+        self._last_frame_at = now
         self._reader_busy = attempt
         self._lane.run(self._handle_frame, attempt, text)  # never raises
         self._reader_busy = 0
@@ -880,6 +1000,8 @@ class Session:
         if attempt != self._attempt:
             return
         log.debug("recv %s", text)
+        for recording in self._recordings:
+            recording.write(text, self._last_frame_at)
         for sink in self._frames.sinks:
             try:
                 sink.on_next(text)
@@ -953,7 +1075,10 @@ class Session:
                 self.activity_timeout = min(self.activity_timeout, float(server_timeout))
             self._failures = 0
             self._unavailable.disposable = Disposable()
-            self._schedule_activity_check(self.activity_timeout)
+            if not self._replaying:
+                self._schedule_activity_check(self.activity_timeout)
+            self._connected_at = self._clock()
+            self._handshakes += 1
             self._set_state(C.CONNECTED)
             log.info("connected, socket id %s", socket_id)
             self._post(self.router.later(event, None))
@@ -995,7 +1120,8 @@ class Session:
         public = event._replace(name=protocol.SUBSCRIPTION_SUCCEEDED)
         with self._lock:
             channel = self._internal_channel(event)
-            if channel is None or not channel.active or channel.subscribed_on is None:
+            if channel is None or not channel.active or (
+                    channel.subscribed_on is None and not self._replaying):
                 return  # left meanwhile: pusher:unsubscribe went out already
             roster = channel.roster
             if roster is not None:
@@ -1009,6 +1135,10 @@ class Session:
                     return
                 snapshot = roster.reset(event.data)
             self._set_channel_state(channel, S.SUBSCRIBED)
+            if channel.lost_at is not None:
+                interruption = Interruption(channel.name, channel.lost_at, _utcnow())
+                channel.lost_at = None
+                self._post(emit_to, channel.interruption_sinks, interruption, self.report_observer)
             if roster is not None:
                 self._post(emit_to, self.router.sinks(channel.name, MEMBERS), snapshot,
                            self.report_observer)
@@ -1230,7 +1360,11 @@ class Session:
 
     def _connection_lost_for_channels(self, was_connected: bool) -> None:
         """Every channel waits for the next connection; the user is signed out."""
+        self._connected_at = None
+        lost_at = _utcnow()
         for channel in list(self._channels.values()):
+            if channel.state is S.SUBSCRIBED and channel.lost_at is None:
+                channel.lost_at = lost_at
             self._cancel_auth(channel)
             channel.subscribed_on = None
             channel.count = None
@@ -1251,6 +1385,8 @@ class Session:
         self.socket_id = None
         self._liveness.disposable = Disposable()
         self._connection_lost_for_channels(was_connected)
+        if self._replaying:
+            self._wanted = False
         if not self._wanted or self._closed:
             self._set_state(C.DISCONNECTED)
             return
@@ -1361,3 +1497,30 @@ def _valid_presence(presence: Any) -> bool:
     by_id = presence.get("hash", {})
     ids = presence.get("ids", [])
     return isinstance(by_id, dict) and isinstance(ids, list)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _Recording:
+    """One ``pusher.record(path)``: JSON lines ``{"t": seconds, "frame": text}``; written
+    and closed in the lane, so writes never race the close."""
+
+    __slots__ = ("_file", "_clock", "_start")
+
+    def __init__(self, path: str, clock: Callable[[], float]) -> None:
+        self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        self._clock = clock
+        self._start = clock()
+
+    def write(self, text: str, received_at: float | None) -> None:
+        if self._file.closed:
+            return
+        at = self._clock() if received_at is None else received_at
+        line = json.dumps({"t": round(max(0.0, at - self._start), 6), "frame": text},
+                          ensure_ascii=False)
+        self._file.write(line + "\n")
+
+    def close(self) -> None:
+        self._file.close()

@@ -1,11 +1,14 @@
 """The states of a connection and of a channel subscription (``StrEnum``: each member
-equals its string, so ``state == "connected"`` keeps working)."""
+equals its string, so ``state == "connected"`` keeps working), and the reports about them
+over time: :class:`Interruption` and :class:`Health`."""
 
 from __future__ import annotations
 
 import enum
+from datetime import datetime
+from typing import NamedTuple
 
-__all__ = ["ChannelState", "ConnectionState"]
+__all__ = ["ChannelState", "ConnectionState", "Health", "Interruption"]
 
 
 class ConnectionState(enum.StrEnum):
@@ -36,3 +39,30 @@ class ChannelState(enum.StrEnum):
     """The server confirmed the subscription."""
     FAILED = "failed"
     """The subscription was rejected or could not be authorized."""
+
+
+class Interruption(NamedTuple):
+    """A channel was subscribed again after its connection was lost: events published
+    between ``lost_at`` and ``resubscribed_at`` (UTC ``datetime``s) may be missing."""
+
+    channel: str
+    lost_at: datetime
+    resubscribed_at: datetime
+
+
+class Health(NamedTuple):
+    """A snapshot of a client's connection, from ``Pusher.health(interval)``."""
+
+    state: ConnectionState
+    connected_for: float | None
+    """Seconds since the current connection's handshake, or None while not connected."""
+    reconnects: int
+    """Connections re-established after the first handshake (failed attempts don't count)."""
+    frames: int
+    """Text frames received since the client was created, across reconnects."""
+    bytes: int
+    """Their UTF-8 length in bytes."""
+    frames_per_second: float
+    """Frames per second over the last interval."""
+    last_frame_age: float | None
+    """Seconds since the last frame, or None before the first."""

@@ -15,7 +15,7 @@ import reactivex
 from reactivex import Observable, abc
 
 from . import protocol
-from ._states import ChannelState
+from ._states import ChannelState, Interruption
 from .presence import Member, Members
 from .protocol import ChannelKind, Event
 from .router import ANY_EVENT, MEMBER_ADDED, MEMBER_REMOVED, MEMBERS
@@ -66,6 +66,19 @@ class Channel:
         def subscribe(observer: abc.ObserverBase[Any],
                       scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
             return session.observe_channel_state(name, observer)
+
+        return reactivex.create(subscribe)
+
+    @property
+    def interruptions(self) -> Observable[Interruption]:
+        """An :class:`Interruption` each time this channel, subscribed before its connection
+        was lost, is subscribed again: events published in that window may be missing, so
+        refetch what you need. Observing it does not subscribe the channel."""
+        session, name = self._session, self.name
+
+        def subscribe(observer: abc.ObserverBase[Any],
+                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+            return session.observe_interruptions(name, observer)
 
         return reactivex.create(subscribe)
 

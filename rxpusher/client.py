@@ -4,6 +4,7 @@ builds the session that owns every piece of state, and hands out thin handles.""
 
 from __future__ import annotations
 
+import os
 import ssl
 import warnings
 import weakref
@@ -16,7 +17,7 @@ from reactivex import Observable, abc
 from . import protocol
 from ._internal.handoff import DEFAULT_MAXSIZE, Overflow
 from ._session import Session
-from ._states import ConnectionState
+from ._states import ConnectionState, Health
 from .channels import Channel
 from .exceptions import PusherError
 from .options import DEFAULT_MAX_MESSAGE_SIZE, BatchAuthorizer, ChannelAuthorizer, Options, UserAuthorizer
@@ -224,6 +225,28 @@ class Pusher:
             pass
         finally:
             self.close()
+
+    def health(self, interval: float = 1.0) -> Observable[Health]:
+        """A :class:`Health` snapshot every ``interval`` seconds (state, time connected,
+        reconnects, frames, bytes, frames/s, age of the last frame), for dashboards and
+        alerting. Subscribes no channel; completes on close."""
+        if not isinstance(interval, (int, float)) or isinstance(interval, bool) \
+                or not interval > 0 or interval == float("inf"):
+            raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
+        session = self._session
+
+        def subscribe(observer: abc.ObserverBase[Any],
+                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+            return session.observe_health(float(interval), observer)
+
+        return reactivex.create(subscribe)
+
+    def record(self, path: str | os.PathLike[str]) -> abc.DisposableBase:
+        """Write every text frame received from now on to ``path`` (overwritten), one JSON
+        line each: ``{"t": <seconds since the recording started>, "frame": "<raw text>"}``.
+        Disposing the result (or :meth:`close`) flushes and closes the file. Play it back
+        with :func:`rxpusher.replay`. Raises :class:`ClosedError` after :meth:`close`."""
+        return self._session.record(os.fspath(path))
 
     def ping(self) -> None:
         """Check the connection now: reconnect unless something arrives within pong_timeout."""
