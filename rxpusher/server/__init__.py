@@ -5,9 +5,9 @@ own asyncio loop, ``serve`` in the foreground. It speaks the WebSocket protocol 
 and the HTTP API of the official server SDKs, on one port, and can inject faults.
 Needs the ``websockets`` package (``pip install 'rxpusher[server]'``).
 
-The names are imported lazily, on first use: importing ``rxpusher.server`` (as pytest does
-with the plugin ``rxpusher.server.pytest_plugin`` in every environment where rxpusher is
-installed) needs nothing beyond rxpusher's own dependencies.
+``LocalServer`` and ``PusherServer`` are imported lazily, on first use: importing
+``rxpusher.server`` (as pytest does with the plugin ``rxpusher.server.pytest_plugin`` in every
+environment where rxpusher is installed) needs nothing beyond rxpusher's own dependencies.
 """
 
 from __future__ import annotations
@@ -15,23 +15,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .app import App
+from .serve import main, serve
+from .signatures import channel_auth, user_auth
+
 if TYPE_CHECKING:
-    from .app import App
     from .local import LocalServer
-    from .serve import main, serve
     from .server import PusherServer
-    from .signatures import channel_auth, user_auth
 
 __all__ = ["App", "LocalServer", "PusherServer", "channel_auth", "main", "serve", "user_auth"]
 
 _HOMES = {
-    "App": ".app",
     "LocalServer": ".local",
     "PusherServer": ".server",
-    "channel_auth": ".signatures",
-    "main": ".serve",
-    "serve": ".serve",
-    "user_auth": ".signatures",
 }
 
 
