@@ -114,14 +114,43 @@ def test_user_errors_are_one_line_without_traceback():
 
 
 def test_demo_streams_live_output_and_stops_by_itself():
+    # piped: plain lines, one per sample, no escape sequences, none wider than 80 columns
     done = subprocess.run([*CLI, "demo", "--seconds", "2"], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if "ev/s" in line]
     assert len(rows) >= 2
-    assert "AAPL" in rows[-1] and "online: trader,viewer" in rows[-1]
+    assert "AAPL" in rows[-1] and "2 online" in rows[-1]
+    assert "\x1b" not in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
     received = int(done.stdout.strip().splitlines()[-1].split()[0])
     assert received > 0
+
+
+def test_demo_redraws_in_place_on_a_terminal_within_80_columns():
+    import pty
+    import re
+
+    master, slave = pty.openpty()
+    demo = subprocess.Popen([*CLI, "demo", "--seconds", "2"], stdin=subprocess.DEVNULL,
+                            stdout=slave, stderr=slave, env={**os.environ, "TERM": "xterm"})
+    os.close(slave)
+    screen = b""
+    while True:  # until the demo exits and the terminal reports the end (EIO on Linux)
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(master)
+    assert demo.wait(timeout=30) == 0
+    text = screen.decode()
+    assert "\x1b[5F" in text  # back to the top of the 5-line block: redrawn in place
+    assert "online: trader, viewer" in text and "AAPL" in text and "APPL" not in text
+    plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text).replace("\r", "")
+    assert max(len(line) for line in plain.split("\n")) <= 80
 
 
 def test_listen_exits_non_zero_when_every_channel_fails(soketi):
