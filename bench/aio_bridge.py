@@ -1,6 +1,6 @@
 """Benchmark: items/s from a producer thread into an asyncio consumer.
 
-Compares ``rxpusher.aio.aiter`` (one ``call_soon_threadsafe`` wake-up per burst) with the
+Compares ``rxpusher.aio.iterate`` (one ``call_soon_threadsafe`` wake-up per burst) with the
 naive bridge that hops every item onto the loop (``loop.call_soon_threadsafe(queue.put_nowait,
 item)`` per item, consumed with ``await queue.get()``). The producer is a thread emitting on a
 ``reactivex`` Subject, as rxpusher's reader thread does.
@@ -10,7 +10,7 @@ Run:   python bench/aio_bridge.py [--items 200000] [--repeat 3] [--burst 0] [--j
 
 ``--burst N`` makes the producer emit N items then yield the GIL briefly (frames arrive in
 bursts from a socket); 0 (the default) emits back to back. Prints items/s for both bridges
-and the ratio aiter / naive; exits 0. ``--chart PATH`` also measures bursts of 10 and 100
+and the ratio iterate / naive; exits 0. ``--chart PATH`` also measures bursts of 10 and 100
 and saves a bar chart of items/s.
 """
 
@@ -29,7 +29,7 @@ from reactivex.subject import Subject
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
-from rxpusher.aio import aiter
+from rxpusher.aio import iterate
 
 
 def _producer(subject: Subject[int], items: int, burst: int) -> Callable[[], None]:
@@ -43,11 +43,11 @@ def _producer(subject: Subject[int], items: int, burst: int) -> Callable[[], Non
     return produce
 
 
-async def run_aiter(items: int, burst: int) -> tuple[float, int]:
-    """Seconds to deliver ``items`` through ``aiter``, and the wake-ups it scheduled."""
+async def run_iterate(items: int, burst: int) -> tuple[float, int]:
+    """Seconds to deliver ``items`` through ``iterate``, and the wake-ups it scheduled."""
     subject: Subject[int] = Subject()
     received = 0
-    stream = aiter(subject, maxsize=None)
+    stream = iterate(subject, maxsize=None)
     thread = threading.Thread(target=_producer(subject, items, burst))
     start = time.perf_counter()
     thread.start()
@@ -82,7 +82,7 @@ def measure(items: int, burst: int, repeat: int) -> dict[str, tuple[float, int]]
     """Best (seconds, wake-ups) of ``repeat`` runs of each bridge."""
     best: dict[str, tuple[float, int]] = {}
     for _ in range(repeat):
-        for name, bench in (("aiter", run_aiter), ("naive", run_naive)):
+        for name, bench in (("iterate", run_iterate), ("naive", run_naive)):
             result = asyncio.run(bench(items, burst))
             if name not in best or result[0] < best[name][0]:
                 best[name] = result
@@ -98,7 +98,7 @@ def chart(path: str, items: int, repeat: int) -> None:
 
     bursts = [10, 100, 0]
     labels = ["bursts of 10", "bursts of 100", "back to back"]
-    rates: dict[str, list[float]] = {"aiter": [], "naive": []}
+    rates: dict[str, list[float]] = {"iterate": [], "naive": []}
     for burst in bursts:
         best = measure(items, burst, repeat)
         for name, series in rates.items():
@@ -106,11 +106,11 @@ def chart(path: str, items: int, repeat: int) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
     width = 0.38
     for offset, (name, label) in zip((-width / 2, width / 2), (
-            ("aiter", "rxpusher.aio.aiter (one wake-up per burst)"),
+            ("iterate", "rxpusher.aio.iterate (one wake-up per burst)"),
             ("naive", "call_soon_threadsafe per item"))):
         ax.bar([i + offset for i in range(len(bursts))], [r / 1000 for r in rates[name]],
                width, label=label)
-    for i, (a, n) in enumerate(zip(rates["aiter"], rates["naive"])):
+    for i, (a, n) in enumerate(zip(rates["iterate"], rates["naive"])):
         ax.annotate(f"{a / n:.1f}x", (i - width / 2, a / 1000), ha="center", va="bottom")
     ax.set_xticks(range(len(bursts)), labels)
     ax.set_ylabel("thousand items/s")
@@ -132,24 +132,24 @@ def main(argv: list[str] | None = None) -> int:
 
     best = measure(args.items, args.burst, args.repeat)
     rates = {name: args.items / seconds for name, (seconds, _) in best.items()}
-    ratio = rates["aiter"] / rates["naive"]
+    ratio = rates["iterate"] / rates["naive"]
     if args.json:
         print(json.dumps({
             "items": args.items,
             "burst": args.burst,
-            "aiter_items_per_s": round(rates["aiter"]),
+            "iterate_items_per_s": round(rates["iterate"]),
             "naive_items_per_s": round(rates["naive"]),
-            "aiter_wakeups": best["aiter"][1],
+            "iterate_wakeups": best["iterate"][1],
             "naive_wakeups": best["naive"][1],
             "ratio": round(ratio, 2),
         }))
     else:
         print(f"items: {args.items}  (best of {args.repeat}, burst={args.burst or 'none'})")
-        print(f"aiter (one wake-up per burst): {rates['aiter']:>12,.0f} items/s"
-              f"  {best['aiter'][1]:>8,} wake-ups")
+        print(f"iterate (one wake-up per burst): {rates['iterate']:>12,.0f} items/s"
+              f"  {best['iterate'][1]:>8,} wake-ups")
         print(f"naive call_soon_threadsafe:    {rates['naive']:>12,.0f} items/s"
               f"  {best['naive'][1]:>8,} wake-ups")
-        print(f"ratio aiter/naive: {ratio:.1f}x")
+        print(f"ratio iterate/naive: {ratio:.1f}x")
     if args.chart:
         chart(args.chart, args.items, args.repeat)
     return 0

@@ -8,7 +8,7 @@ Against a real app (publishes with the official ``pusher`` SDK):
 
     python examples/asyncio_consumer.py --key KEY --cluster eu --app-id ID --secret SECRET
 
-rxpusher delivers on its reader thread; ``rxpusher.aio.aiter`` moves the items onto the
+rxpusher delivers on its reader thread; ``rxpusher.aio.iterate`` moves the items onto the
 running event loop with one wake-up per burst, through a bounded buffer
 (``overflow="drop_oldest"`` here: a slow consumer sees the newest trades). ``await first(...)``
 waits for one item, e.g. the connection becoming ``connected``. Leaving the ``async for``
@@ -26,7 +26,7 @@ from _common import backend, parser
 from reactivex import operators as ops
 
 from rxpusher import Pusher
-from rxpusher.aio import aiter, first
+from rxpusher.aio import first, iterate
 
 CHANNEL = "trades"
 
@@ -54,7 +54,7 @@ async def main() -> int:
         trades = pusher.channel(CHANNEL).events("trade")
         stop = asyncio.Event()
         count, total = 0, 0.0
-        async with aiter(trades, maxsize=1000, overflow="drop_oldest") as stream:
+        async with iterate(trades, maxsize=1000, overflow="drop_oldest") as stream:
             # The channel is now subscribed; wait for the server to confirm it.
             await first(pusher.channel(CHANNEL).state.pipe(
                 ops.filter(lambda s: s == "subscribed")), timeout=10)

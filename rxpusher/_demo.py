@@ -3,6 +3,7 @@ operators — runnable on a fresh machine with no account and nothing else start
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import threading
@@ -17,9 +18,10 @@ from reactivex import operators as ops
 from .client import Pusher
 from .presence import Members
 
-SYMBOLS = ("APPL", "MSFT", "GOOG", "AMZN")
+SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN")
 ROOM = "presence-demo"
 WINDOW = 20  # prices in each moving average
+COLUMNS = 80  # every line fits an 80-column terminal
 
 
 def moving_average(window: int) -> Callable[[reactivex.Observable[float]], reactivex.Observable[float]]:
@@ -105,11 +107,12 @@ def run(seconds: float = 10.0, out: TextIO = sys.stdout) -> int:
                 print(f"demo failed: {error}", file=sys.stderr)
                 done.set()
 
+            screen = Screen(out)
             subscription = view.subscribe(
-                lambda row: _render(out, time.monotonic() - started, *row), on_error=failed
+                lambda row: screen.show(time.monotonic() - started, *row), on_error=failed
             )
-            print(f"rxpusher demo: local server on ws://{server.host}:{server.port}, "
-                  f"{len(SYMBOLS)} channels, {seconds:g} s (Ctrl-C stops)", file=out, flush=True)
+            print(_fit(f"rxpusher demo: ws://{server.host}:{server.port}, {len(SYMBOLS)} "
+                       f"channels, {seconds:g} s (Ctrl-C stops)"), file=out, flush=True)
             feed.start()
             done.wait(seconds)
             subscription.dispose()
@@ -125,10 +128,33 @@ def _price(data: Any) -> float:
     return float(data["price"])
 
 
-def _render(out: TextIO, elapsed: float, latest: tuple[tuple[float, ...], tuple[float, ...]],
-            rate: int, members: Members) -> None:
-    prices, averages = latest
-    quotes = "  ".join(f"{s} {p:8.2f} (avg {a:8.2f})" for s, p, a in zip(SYMBOLS, prices, averages))
-    who = ",".join(sorted(members)) or "-"
-    line = f"{elapsed:5.1f}s  {quotes}  | {rate:3d} ev/s | online: {who}"
-    print(line, file=out, flush=True)
+def _fit(line: str) -> str:
+    return line if len(line) <= COLUMNS else line[: COLUMNS - 3] + "..."
+
+
+class Screen:
+    """Shows each sample of the view: on a terminal a block of lines redrawn in place, else
+    (piped, or ``TERM=dumb``) one plain line per sample. No line is wider than 80 columns."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._live = out.isatty() and os.environ.get("TERM") != "dumb"
+        self._drawn = 0  # lines of the block on screen, to move back over
+
+    def show(self, elapsed: float, latest: tuple[tuple[float, ...], tuple[float, ...]],
+             rate: int, members: Members) -> None:
+        """Draw one sample: the latest prices and averages, prices per second, who is online."""
+        prices, averages = latest
+        if not self._live:
+            quotes = " ".join(f"{s} {p:.2f}" for s, p in zip(SYMBOLS, prices))
+            print(_fit(f"{elapsed:5.1f}s {quotes}  {rate} ev/s  {len(members)} online"),
+                  file=self._out, flush=True)
+            return
+        who = ", ".join(sorted(members)) or "-"
+        lines = [f"{elapsed:5.1f}s  {rate:4d} ev/s  online: {who}"]
+        lines += [f"  {s:<5} {p:9.2f}   avg({WINDOW}) {a:9.2f}   {(p / a - 1) * 100:+6.2f}%"
+                  for s, p, a in zip(SYMBOLS, prices, averages)]
+        up = f"\x1b[{self._drawn}F" if self._drawn else ""  # to the first line of the block
+        self._out.write(up + "".join(f"{_fit(line)}\x1b[K\n" for line in lines))
+        self._out.flush()
+        self._drawn = len(lines)

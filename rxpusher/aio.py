@@ -1,14 +1,14 @@
 """asyncio bridge: consume any Observable (rxpusher's or your own) from a coroutine.
 
->>> from rxpusher.aio import aiter, first
+>>> from rxpusher.aio import first, iterate
 >>> async def main(pusher):                                     # doctest: +SKIP
-...     async for price in aiter(pusher.channel("prices").events("tick"), maxsize=1000):
+...     async for price in iterate(pusher.channel("prices").events("tick"), maxsize=1000):
 ...         print(price)
 ...         if price["last"]:
 ...             break               # disposes the subscription: pusher:unsubscribe goes out
 ...     state = await first(pusher.state.pipe(ops.filter(lambda s: s == "connected")))
 
-How it works: rxpusher delivers items on the connection's reader thread. :func:`aiter`
+How it works: rxpusher delivers items on the connection's reader thread. :func:`iterate`
 subscribes with an observer that appends each item to a bounded buffer (a ``deque``) and
 wakes the event loop with ``loop.call_soon_threadsafe`` **once per burst**: only the first
 item after the consumer found the buffer empty schedules a wake-up; the items that follow
@@ -28,14 +28,15 @@ Disposal: leaving an ``async for`` with ``break``, ``return`` or an exception, a
 task (``asyncio.timeout``, ``task.cancel()``), ``await it.aclose()`` and ``async with``
 all dispose the Rx subscription, which for a channel stream releases the channel (the last
 observer sends ``pusher:unsubscribe``). ``break`` relies on the iterator being released:
-``async for x in aiter(obs)`` is; when you keep the iterator in a variable, use
-``async with aiter(obs) as it:`` (or :func:`contextlib.aclosing`) for a deterministic release.
+``async for x in iterate(obs)`` is; when you keep the iterator in a variable, use
+``async with iterate(obs) as it:`` (or :func:`contextlib.aclosing`) for a deterministic release.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import warnings
 from collections import deque
 from types import TracebackType
 from typing import Any, Final, Generic, Literal, TypeVar, get_args
@@ -51,14 +52,14 @@ __all__ = [
     "EmptySequenceError",
     "ObservableIterator",
     "Overflow",
-    "aiter",
     "first",
+    "iterate",
 ]
 
 T = TypeVar("T")
 
 Overflow = Literal["error", "drop_oldest", "drop_newest"]
-"""What :func:`aiter` does with an item that arrives while its buffer is full."""
+"""What :func:`iterate` does with an item that arrives while its buffer is full."""
 
 DEFAULT_MAXSIZE: Final = 10_000
 """The default bound of the buffer between the producer thread and the loop."""
@@ -191,9 +192,9 @@ class _Bridge(Generic[T]):
 
 
 class ObservableIterator(Generic[T]):
-    """An async iterator over the items of an Observable; create it with :func:`aiter`.
+    """An async iterator over the items of an Observable; create it with :func:`iterate`.
 
-    It is also an async context manager (``async with aiter(obs) as it: ...``) that
+    It is also an async context manager (``async with iterate(obs) as it: ...``) that
     disposes the subscription on exit. Items may arrive from any thread.
     """
 
@@ -266,19 +267,19 @@ class ObservableIterator(Generic[T]):
         self._bridge.dispose()
 
     def __del__(self) -> None:
-        # ``break`` out of ``async for x in aiter(obs)`` drops the last reference: release.
+        # ``break`` out of ``async for x in iterate(obs)`` drops the last reference: release.
         bridge = getattr(self, "_bridge", None)
         if bridge is not None:
             bridge.dispose()
 
 
-def aiter(
+def iterate(
     observable: Observable[T],
     *,
     maxsize: int | None = DEFAULT_MAXSIZE,
     overflow: Overflow = "error",
 ) -> ObservableIterator[T]:
-    """Iterate over ``observable`` from a coroutine: ``async for x in aiter(obs): ...``.
+    """Iterate over ``observable`` from a coroutine: ``async for x in iterate(obs): ...``.
 
     Must be called with a running event loop (inside a coroutine); it subscribes at once,
     so no item emitted after this call is missed. Items are delivered on that loop, in
@@ -293,6 +294,22 @@ def aiter(
     :raises RuntimeError: when no event loop is running.
     """
     return ObservableIterator(observable, maxsize=maxsize, overflow=overflow)
+
+
+def aiter(
+    observable: Observable[T],
+    *,
+    maxsize: int | None = DEFAULT_MAXSIZE,
+    overflow: Overflow = "error",
+) -> ObservableIterator[T]:
+    """Deprecated alias of :func:`iterate` (it shadowed the builtin ``aiter``); it will be
+    removed in the next release.
+
+    :deprecated: use :func:`iterate`; this one warns with :class:`DeprecationWarning`.
+    """
+    warnings.warn("rxpusher.aio.aiter is deprecated (it shadows the builtin aiter): "
+                  "use rxpusher.aio.iterate", DeprecationWarning, stacklevel=2)
+    return iterate(observable, maxsize=maxsize, overflow=overflow)
 
 
 async def first(observable: Observable[T], *, timeout: float | None = None,

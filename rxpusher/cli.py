@@ -5,31 +5,79 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
+import socket
+import ssl
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import requests
 from reactivex import operators as ops
 
 from . import __version__
+from ._cliutil import (
+    add_verbosity,
+    configure_logging,
+    escape,
+    port_number,
+    positive_float,
+    positive_int,
+)
 from ._internal import rest
 from .client import Pusher
 from .exceptions import ConnectionRefused
 from .protocol import Event
+from .server.serve import DESCRIPTION as SERVE_DESCRIPTION
+from .server.serve import EPILOG as SERVE_EPILOG
+from .server.serve import add_arguments as add_serve_arguments
+from .server.serve import run as run_serve
 
-EPILOG_LISTEN = """examples:
+#: ``--local``: the defaults of ``rxpusher serve``.
+LOCAL = {"app_id": "1", "key": "app-key", "secret": "app-secret", "host": "127.0.0.1"}
+LOCAL_PORT = 6001
+#: Environment variables read when an option is not given (as in the official SDKs' docs).
+ENV = {"app_id": "PUSHER_APP_ID", "key": "PUSHER_APP_KEY", "secret": "PUSHER_APP_SECRET",
+       "host": "PUSHER_HOST", "cluster": "PUSHER_CLUSTER"}
+#: Also accepted for the cluster: Laravel's spelling.
+CLUSTER_ALIAS = "PUSHER_APP_CLUSTER"
+#: Exit status when stdout was closed by its reader (``| head``): 128 + SIGPIPE, the status a
+#: shell reports for a Unix tool stopped by a closed pipe.
+EXIT_BROKEN_PIPE = 141
+
+SETTINGS_HELP = """settings: an option wins over --local, --local over the environment:
+  PUSHER_APP_KEY, PUSHER_APP_SECRET, PUSHER_APP_ID, PUSHER_HOST, PUSHER_CLUSTER
+  (or PUSHER_APP_CLUSTER). Prefer PUSHER_APP_SECRET or --secret-file to --secret: a
+  command line is visible to other users of the machine (ps)."""
+
+EPILOG_LISTEN = f"""examples:
   rxpusher listen APP_KEY --cluster eu --channel prices
+  rxpusher listen --local --channel private-orders --event order-created
+  PUSHER_APP_SECRET=... rxpusher listen APP_KEY --cluster eu --channel private-orders
   rxpusher listen app-key --host 127.0.0.1 --port 6001 --no-tls \\
-      --channel private-orders --secret app-secret --event order-created
-  rxpusher listen app-key --host 127.0.0.1 --port 6001 --no-tls \\
-      --channel presence-room --secret app-secret --channel-data '{"user_id": "1"}'
-"""
+      --channel presence-room --secret-file ./secret --channel-data '{{"user_id": "1"}}'
 
-EPILOG_TRIGGER = """examples:
-  rxpusher trigger --app-id 1 --key app-key --secret app-secret \\
-      --host 127.0.0.1 --port 6001 --no-tls prices new-price '{"price": 10}'
-"""
+output: one JSON line per event on stdout: channel, event, data, user_id and
+received_at (UTC, ISO 8601); connection states and errors go to stderr, with
+anything the server sent escaped.
+
+{SETTINGS_HELP}
+
+exit status: 0 after --count events, 1 when the connection is refused or every
+channel fails, 2 for a usage error, 130 after Ctrl-C, 141 when stdout is closed."""
+
+EPILOG_TRIGGER = f"""examples:
+  rxpusher trigger --local prices new-price '{{"price": 10}}'
+  rxpusher trigger --app-id 1 --key app-key --secret-file ./secret \\
+      --host 127.0.0.1 --port 6001 --no-tls prices new-price '{{"price": 10}}'
+
+{SETTINGS_HELP}
+
+exit status: 0 when the server accepted the event, 1 when it did not or cannot be
+reached (one line on stderr), 2 for a usage error."""
 
 
 class UsageError(Exception):
@@ -37,6 +85,7 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every ``rxpusher`` command."""
     parser = argparse.ArgumentParser(
         prog="rxpusher",
         description="Pusher Channels from the command line: watch channels, trigger events.",
@@ -48,23 +97,25 @@ def build_parser() -> argparse.ArgumentParser:
     listen = commands.add_parser(
         "listen",
         help="print every event of some channels as JSON lines",
-        description="Subscribe to channels and print one JSON line per event on stdout "
-        "(channel, event, data, user_id); connection states go to stderr.",
+        description="Subscribe to channels and print one JSON line per event on stdout; "
+        "connection states go to stderr.",
         epilog=EPILOG_LISTEN,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    listen.add_argument("key", help="the app key")
+    listen.add_argument("key", nargs="?",
+                        help="the app key (default: PUSHER_APP_KEY, or app-key with --local)")
     listen.add_argument("--channel", "-c", action="append", required=True,
                         help="channel to subscribe to (repeatable)")
     listen.add_argument("--event", "-e", action="append",
                         help="only print these events (repeatable); default: every event")
-    listen.add_argument("--count", type=int, help="exit after printing this many events")
+    listen.add_argument("--count", type=positive_int, help="exit after printing this many events")
     _server_arguments(listen)
     auth = listen.add_mutually_exclusive_group()
-    auth.add_argument("--secret", help="app secret: sign private/presence subscriptions locally")
+    _secret_arguments(auth, "sign private/presence subscriptions locally with the app secret")
     auth.add_argument("--auth-endpoint", help="URL of your channel authorization endpoint")
-    listen.add_argument("--channel-data", help='presence member data with --secret, as JSON: '
+    listen.add_argument("--channel-data", help='presence member data with the secret, as JSON: '
                         '\'{"user_id": "1", "user_info": {...}}\'')
+    add_verbosity(listen, "connection attempts and their causes")
 
     trigger = commands.add_parser(
         "trigger",
@@ -74,9 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_TRIGGER,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    trigger.add_argument("--app-id", required=True)
-    trigger.add_argument("--key", required=True)
-    trigger.add_argument("--secret", required=True)
+    trigger.add_argument("--app-id", help="app id (default: PUSHER_APP_ID, or 1 with --local)")
+    trigger.add_argument("--key", help="app key (default: PUSHER_APP_KEY, or app-key with --local)")
+    _secret_arguments(trigger.add_mutually_exclusive_group(), "sign the request")
     _server_arguments(trigger)
     trigger.add_argument("channel")
     trigger.add_argument("event")
@@ -91,43 +142,53 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  rxpusher demo --seconds 20",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    demo.add_argument("--seconds", type=float, default=10.0,
+    demo.add_argument("--seconds", type=positive_float, default=10.0,
                       help="stop after this many seconds (default 10)")
 
     serve = commands.add_parser(
         "serve",
         help="run a local Pusher-compatible server",
-        description="Run a local Pusher Channels server (WebSocket endpoint and HTTP API on "
-        "one port) for development and tests.",
-        epilog="example:\n  rxpusher serve --port 6001 --app-id 1 --key app-key --secret app-secret",
+        description=SERVE_DESCRIPTION,
+        epilog=SERVE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=6001, help="port (default 6001)")
-    serve.add_argument("--app-id", default="1", help="numeric app id (default 1)")
-    serve.add_argument("--key", default="app-key", help="app key (default app-key)")
-    serve.add_argument("--secret", default="app-secret", help="app secret (default app-secret)")
+    add_serve_arguments(serve)
     return parser
 
 
 def _server_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cluster", default="mt1", help="Pusher cluster (default mt1)")
-    parser.add_argument("--host", help="server host (overrides --cluster)")
-    parser.add_argument("--port", type=int, help="server port (default 443, or 80 with --no-tls)")
+    parser.add_argument("--local", action="store_true",
+                        help="the server of 'rxpusher serve' with its defaults: 127.0.0.1:6001, "
+                             "no TLS, app id 1, key app-key, secret app-secret")
+    parser.add_argument("--cluster",
+                        help="Pusher cluster (default: PUSHER_CLUSTER, else mt1)")
+    parser.add_argument("--host", help="server host (overrides --cluster; default: PUSHER_HOST)")
+    parser.add_argument("--port", type=port_number,
+                        help="server port (default 443, or 80 with --no-tls)")
     parser.add_argument("--no-tls", action="store_true", help="plain ws:// and http://")
+
+
+def _secret_arguments(group: argparse._MutuallyExclusiveGroup, purpose: str) -> None:
+    group.add_argument("--secret", help=f"app secret: {purpose} (visible in ps: prefer "
+                                        "PUSHER_APP_SECRET or --secret-file)")
+    group.add_argument("--secret-file", type=Path,
+                       help="read the app secret from this file (its first line)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # reported by the command's own parser, as `python -m rxpusher.server` does
+        _command_parser(parser, args.command).error(
+            f"unrecognized arguments: {' '.join(extras)}")
     try:
         if args.command == "listen":
             return listen(args)
         if args.command == "demo":
             return demo(args)
         if args.command == "serve":
-            return serve(args)
+            return run_serve(args)
         return trigger(args)
     except UsageError as exc:
         print(f"rxpusher: error: {exc}", file=sys.stderr)
@@ -136,39 +197,120 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[command]
+            return found
+    return parser  # pragma: no cover - every command has a sub-parser
+
+
+# ---- settings: option, then --local, then the environment -----------------------------------
+
+
+def _setting(args: argparse.Namespace, name: str) -> str | None:
+    given = getattr(args, name, None)
+    if given:
+        return str(given)
+    if args.local:
+        return LOCAL[name]
+    return os.environ.get(ENV[name]) or None
+
+
+def _secret(args: argparse.Namespace) -> str | None:
+    if args.secret:
+        return str(args.secret)
+    if args.secret_file is not None:
+        try:
+            text: str = args.secret_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read --secret-file {args.secret_file}: "
+                             f"{exc.strerror or exc}") from None
+        secret = text.splitlines()[0].strip() if text.strip() else ""
+        if not secret:
+            raise UsageError(f"--secret-file {args.secret_file} is empty")
+        return secret
+    return _setting(args, "secret")
+
+
+def _required(value: str | None, option: str, name: str) -> str:
+    if not value:
+        raise UsageError(f"no {option.lstrip('-').replace('-', ' ')}: give {option}, set "
+                         f"{ENV[name]} or use --local")
+    return value
+
+
+def _endpoint(args: argparse.Namespace) -> tuple[str | None, str, int | None, bool]:
+    """``(host, cluster, port, tls)`` of the server."""
+    tls = not (args.no_tls or args.local)
+    host = _setting(args, "host")
+    cluster = args.cluster or os.environ.get(ENV["cluster"]) or os.environ.get(CLUSTER_ALIAS)
+    port: int | None = args.port or (LOCAL_PORT if args.local else None)
+    return host, cluster or "mt1", port, tls
+
+
 def _connection_options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {"use_tls": not args.no_tls}
-    if args.host:
-        options["host"] = args.host
+    host, cluster, port, tls = _endpoint(args)
+    options: dict[str, Any] = {"use_tls": tls}
+    if host:
+        options["host"] = host
     else:
-        options["cluster"] = args.cluster
-    if args.port:
-        options["ws_port" if args.no_tls else "wss_port"] = args.port
+        options["cluster"] = cluster
+    if port:
+        options["wss_port" if tls else "ws_port"] = port
     return options
 
 
+# ---- output that survives a closed pipe -------------------------------------------------------
+
+
+def _say(text: str) -> None:
+    """One line on stderr; a closed stderr is not an error worth a traceback."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (BrokenPipeError, ValueError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+# ---- listen -----------------------------------------------------------------------------------
+
+
 def listen(args: argparse.Namespace) -> int:
-    """``rxpusher listen``: print events until Ctrl-C, --count, or a refused connection."""
+    """``rxpusher listen``: print events until Ctrl-C, --count, a refused connection or a
+    closed stdout."""
+    configure_logging(args.verbose)
     options = _connection_options(args)
-    if args.secret:
-        options["secret"] = args.secret
+    key = _required(args.key or _setting(args, "key"), "KEY", "key")
     if args.auth_endpoint:
         options["auth_endpoint"] = args.auth_endpoint
+    else:
+        secret = _secret(args)
+        if secret:
+            options["secret"] = secret
     if args.channel_data:
         try:
             options["channel_data"] = json.loads(args.channel_data)
         except ValueError as exc:
             raise UsageError(f"--channel-data is not JSON: {exc}") from exc
     try:
-        pusher = Pusher(args.key, auto_connect=False, **options)
+        pusher = Pusher(key, auto_connect=False, **options)
         channels = [pusher.channel(name) for name in args.channel]
     except (ValueError, TypeError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(escape(str(exc))) from exc
 
     done = threading.Event()
     outcome: dict[str, Any] = {"status": 0, "printed": 0}
     lock = threading.Lock()
-
     failed_channels = [0]
 
     def fail(error: Exception) -> None:
@@ -178,18 +320,29 @@ def listen(args: argparse.Namespace) -> int:
             failed_channels[0] += 1
             give_up = isinstance(error, ConnectionRefused) or failed_channels[0] == len(channels)
         if isinstance(error, ConnectionRefused) and not done.is_set():
-            print(f"rxpusher: {error}", file=sys.stderr, flush=True)
+            _say(f"rxpusher: {escape(str(error))}")
         if give_up:
-            outcome["status"] = 1
+            with lock:
+                if not done.is_set():
+                    outcome["status"] = 1
             done.set()
 
     def emit(event: Event) -> None:
+        received_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         line = json.dumps(
             {"channel": event.channel, "event": event.name, "data": event.data,
-             "user_id": event.user_id}
+             "user_id": event.user_id, "received_at": received_at}
         )
         with lock:
-            print(line, flush=True)
+            if done.is_set():
+                return
+            try:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:  # the reader is gone (| head): stop, as Unix tools do
+                outcome["status"] = EXIT_BROKEN_PIPE
+                done.set()
+                return
             outcome["printed"] += 1
             if args.count and outcome["printed"] >= args.count:
                 done.set()
@@ -206,10 +359,9 @@ def listen(args: argparse.Namespace) -> int:
         events = channel.events().pipe(ops.filter(printable))
         subscriptions.append(events.subscribe(emit, on_error=fail))
         subscriptions.append(channel.state.subscribe(functools.partial(_print_state, channel.name)))
-    pusher.state.subscribe(lambda state: print(f"[{state}]", file=sys.stderr, flush=True))
+    pusher.state.subscribe(lambda state: _say(f"[{state}]"))
     pusher.errors.subscribe(
-        lambda e: None if isinstance(e, ConnectionRefused) else print(
-            f"rxpusher: {e}", file=sys.stderr, flush=True)
+        lambda e: None if isinstance(e, ConnectionRefused) else _say(f"rxpusher: {escape(str(e))}")
     )
     try:
         pusher.connect()
@@ -221,51 +373,47 @@ def listen(args: argparse.Namespace) -> int:
         for subscription in subscriptions:
             subscription.dispose()
         pusher.close()
+    if outcome["status"] == EXIT_BROKEN_PIPE:
+        _silence_stdout()
     return int(outcome["status"])
+
+
+def _print_state(channel: str, state: str) -> None:
+    _say(f"[{escape(channel)}: {state}]")
+
+
+# ---- demo -------------------------------------------------------------------------------------
 
 
 def demo(args: argparse.Namespace) -> int:
     """``rxpusher demo``: the live market view for ``--seconds``."""
     from . import _demo
 
-    if args.seconds <= 0:
-        raise UsageError("--seconds must be positive")
     return 0 if _demo.run(args.seconds) >= 0 else 1
 
 
-def serve(args: argparse.Namespace) -> int:
-    """``rxpusher serve``: the local server in the foreground until Ctrl-C."""
-    if not args.app_id.isdigit():
-        raise UsageError("--app-id must be digits (the official server SDKs reject others)")
-    try:
-        from .server import serve as run_server
-    except ImportError as exc:
-        raise UsageError(f"the server needs its extra: pip install 'rxpusher[server]' ({exc})") from exc
-    try:
-        run_server(args.host, args.port, args.app_id, args.key, args.secret)
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
-    return 0
-
-
-def _print_state(channel: str, state: str) -> None:
-    print(f"[{channel}: {state}]", file=sys.stderr, flush=True)
+# ---- trigger ----------------------------------------------------------------------------------
 
 
 def trigger(args: argparse.Namespace) -> int:
-    """``rxpusher trigger``: one event through the HTTP API."""
-    scheme = "http" if args.no_tls else "https"
-    host = args.host or f"api-{args.cluster}.pusher.com"
-    port = args.port or (80 if args.no_tls else 443)
+    """``rxpusher trigger``: one event through the HTTP API; a failure is one line on stderr
+    (never the signed URL)."""
+    app_id = _required(_setting(args, "app_id"), "--app-id", "app_id")
+    key = _required(_setting(args, "key"), "--key", "key")
+    secret = _required(_secret(args), "--secret", "secret")
+    host, cluster, port, tls = _endpoint(args)
+    host = host or f"api-{cluster}.pusher.com"
+    port = port or (443 if tls else 80)
     try:
         data: Any = json.loads(args.data)
     except ValueError:
         data = args.data
+    where = escape(f"{host}:{port}")
     try:
-        response = rest.trigger(f"{scheme}://{host}:{port}", args.app_id, args.key, args.secret,
-                                [args.channel], args.event, data)
-    except Exception as exc:  # noqa: BLE001 - network errors are user-facing here
-        print(f"rxpusher: could not reach {host}:{port}: {exc}", file=sys.stderr)
+        response = rest.trigger(f"{'https' if tls else 'http'}://{host}:{port}", app_id, key,
+                                secret, [args.channel], args.event, data)
+    except requests.RequestException as exc:
+        _say(f"rxpusher: error: cannot reach {where}: {_network_cause(exc)}")
         return 1
     try:
         answer = response.json()
@@ -274,11 +422,55 @@ def trigger(args: argparse.Namespace) -> int:
     # soketi answers some failures with 200 and {"error": ..., "code": 401}
     failed = response.status_code >= 300 or (isinstance(answer, dict) and "error" in answer)
     if failed:
-        code = answer.get("code", response.status_code) if isinstance(answer, dict) else response.status_code
-        print(f"rxpusher: the server answered {code}: {response.text.strip()}", file=sys.stderr)
+        code = response.status_code
+        message = response.text
+        if isinstance(answer, dict):
+            code = answer.get("code", code)
+            message = str(answer.get("error") or answer.get("message") or message)
+        _say(f"rxpusher: error: {where} answered {escape(str(code))}: {_short(message)}")
         return 1
     print(response.text.strip() or "{}")
     return 0
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """First line of ``text``, escaped and at most ``limit`` characters."""
+    lines = text.strip().splitlines()
+    first = escape(lines[0] if lines else "(empty answer)")
+    return first if len(first) <= limit else first[: limit - 3] + "..."
+
+
+_CAUSES: tuple[tuple[type[BaseException], str], ...] = (
+    (ConnectionRefusedError, "connection refused"),
+    (socket.gaierror, "unknown host"),
+    (ssl.SSLCertVerificationError, "TLS certificate not trusted"),
+    (ssl.SSLError, "TLS handshake failed"),
+    (TimeoutError, "timed out"),
+    (requests.Timeout, "timed out"),
+    (requests.exceptions.InvalidURL, "invalid host or port"),
+    (requests.exceptions.SSLError, "TLS handshake failed"),
+    (ConnectionResetError, "connection reset"),
+)
+
+
+def _network_cause(error: BaseException) -> str:
+    """What went wrong, in a few words: requests' messages quote the signed URL."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    chain: list[BaseException] = []
+    while pending:  # the error, its causes and contexts, and urllib3's ``reason``
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        chain.append(current)
+        linked: list[object] = [current.__cause__, current.__context__,
+                                getattr(current, "reason", None), *current.args]
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+    for kind, words in _CAUSES:
+        if any(isinstance(item, kind) for item in chain):
+            return words
+    return f"{type(error).__name__} (network error)"
 
 
 if __name__ == "__main__":  # pragma: no cover

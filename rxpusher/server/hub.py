@@ -6,6 +6,7 @@ touched from another thread, so it needs no locks.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -13,6 +14,9 @@ from typing import Protocol
 from . import channels as names
 from .app import App
 from .frames import frame, json_data
+
+# INFO: connections, subscriptions and events (``rxpusher serve -v``); never their data.
+log = logging.getLogger("rxpusher.server")
 
 
 class Peer(Protocol):
@@ -51,6 +55,7 @@ class Hub:
     def connect(self, peer: Peer) -> None:
         """Register a connection that completed its handshake."""
         self._peers[peer.socket_id] = peer
+        log.info("%s connected", peer.socket_id)
 
     def disconnect(self, peer: Peer, user_id: str | None) -> None:
         """Forget a closed connection: leave its channels (presence members too), sign it out."""
@@ -58,7 +63,8 @@ class Hub:
             self.leave(peer, channel)
         if user_id is not None:
             self.sign_out(peer, user_id)
-        self._peers.pop(peer.socket_id, None)
+        if self._peers.pop(peer.socket_id, None) is not None:
+            log.info("%s disconnected", peer.socket_id)
 
     def peers(self) -> list[Peer]:
         """The open connections, oldest first."""
@@ -119,6 +125,7 @@ class Hub:
         subscribers = self._channels.setdefault(channel, {})
         if peer.socket_id not in subscribers:
             subscribers[peer.socket_id] = peer
+            log.info("%s subscribed to %s", peer.socket_id, channel)
             self._announce_count(channel)
 
     def join_presence(self, peer: Peer, channel: str, user_id: str, info: object) -> str:
@@ -139,6 +146,7 @@ class Hub:
         members[user_id].socket_ids.add(peer.socket_id)
         self._presence.setdefault(peer.socket_id, {})[channel] = user_id
         self._channels.setdefault(channel, {})[peer.socket_id] = peer
+        log.info("%s subscribed to %s as user %r", peer.socket_id, channel, user_id)
         return json_data({"presence": {
             "ids": list(members),
             "hash": {uid: member.info for uid, member in members.items()},
@@ -150,6 +158,7 @@ class Hub:
         subscribers = self._channels.get(channel, {})
         if subscribers.pop(peer.socket_id, None) is None:
             return
+        log.info("%s unsubscribed from %s", peer.socket_id, channel)
         if not subscribers:
             del self._channels[channel]
         user_id = self._presence.get(peer.socket_id, {}).pop(channel, None)
@@ -194,6 +203,7 @@ class Hub:
                 socket_id: str | None = None) -> None:
         """Publish a server event (HTTP API) to channels; cache channels remember it."""
         for channel in channels:
+            log.info("event %r on %s (HTTP API)", event, channel)
             self.publish(channel, event, data, exclude=socket_id)
             if names.is_cache(channel):
                 self._cache[channel] = (self._clock() + self.app.cache_ttl, event, data)

@@ -1,7 +1,9 @@
 """pytest plugin: a ``pusher_server`` fixture, a :class:`LocalServer` per test.
 
-Enable it with ``-p rxpusher.server.pytest_plugin`` or ``pytest_plugins`` in a top-level
-``conftest.py``. The server (and ``websockets``) is imported only when the fixture is used.
+Installed with rxpusher (entry point ``pytest11``), so pytest loads it in every environment
+where rxpusher is installed, with or without the ``server`` extra: loading it imports nothing
+beyond pytest. The server (and ``websockets``) is imported only when a test uses the
+fixture; without the extra, that test fails with a one-line hint to install it.
 """
 
 from __future__ import annotations
@@ -14,11 +16,17 @@ import pytest
 if TYPE_CHECKING:
     from .local import LocalServer
 
+MISSING_EXTRA = ("the pusher_server fixture needs rxpusher's server extra: "
+                 "pip install 'rxpusher[server]' ({error})")
+
 
 @pytest.fixture
 def pusher_server() -> Iterator[LocalServer]:
     """A running local Pusher server on a free port, stopped after the test."""
-    from .local import LocalServer
+    try:
+        from .local import LocalServer
+    except ImportError as error:
+        pytest.fail(MISSING_EXTRA.format(error=error), pytrace=False)
 
     with LocalServer() as server:
         yield server

@@ -137,6 +137,8 @@ class Session:
         self.send_text(frame("pusher_internal:subscription_succeeded", data, channel=channel))
 
     def _refuse(self, channel: str, status: int, kind: str | None, message: str) -> None:
+        log.info("%s refused a subscription to %r: %s %s", self.socket_id, channel, status,
+                 message)
         details: dict[str, object] = {"error": message, "status": status}
         if kind is not None:
             details = {"type": kind, **details}
@@ -168,6 +170,7 @@ class Session:
             self.send_text(error(4301, "The rate limit for sending client events exceeded the "
                                        "quota.", channel=channel))
             return
+        log.info("client event %r on %s from %s", event, channel, self.socket_id)
         self._hub.publish(channel, event, data, exclude=self.socket_id,
                           user_id=self._hub.presence_user(self, channel))
 

@@ -36,7 +36,7 @@ def test_the_reference_builds_and_lists_every_exported_name(tmp_path: Path,
     for name in ("Pusher", "Channel", "Event", "Members", "Backoff", "SubscriptionError"):
         assert f'id="{name}"' in rxpusher_page, name
     aio_page = (tmp_path / "rxpusher" / "aio.html").read_text(encoding="utf-8")
-    for name in ("aiter", "first", "ObservableIterator", "BufferOverflowError", "drop_oldest"):
+    for name in ("iterate", "first", "ObservableIterator", "BufferOverflowError", "drop_oldest"):
         assert name in aio_page, name
 
 

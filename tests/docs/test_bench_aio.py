@@ -18,7 +18,7 @@ def test_aio_bridge_benchmark_reports_a_ratio(repo_env: dict[str, str]) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
-    assert report["aiter_items_per_s"] > 0 and report["naive_items_per_s"] > 0
+    assert report["iterate_items_per_s"] > 0 and report["naive_items_per_s"] > 0
     assert report["ratio"] > 0
     assert report["naive_wakeups"] == 5001
-    assert report["aiter_wakeups"] < 5001  # bursts share wake-ups
+    assert report["iterate_wakeups"] < 5001  # bursts share wake-ups

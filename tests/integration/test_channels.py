@@ -21,13 +21,13 @@ def test_public_channel_receives_events_triggered_by_the_sdk(make_pusher, soketi
     assert pusher.connection_state == "connected"
     assert pusher.socket_id
 
-    soketi.sdk.trigger(name, "new-price", {"symbol": "APPL", "price": 101.5})
+    soketi.sdk.trigger(name, "new-price", {"symbol": "AAPL", "price": 101.5})
     soketi.sdk.trigger(name, "other-event", {"ignored": True})
-    soketi.sdk.trigger(name, "new-price", {"symbol": "APPL", "price": 102})
+    soketi.sdk.trigger(name, "new-price", {"symbol": "AAPL", "price": 102})
 
     assert prices.wait_count(2) == [
-        {"symbol": "APPL", "price": 101.5},
-        {"symbol": "APPL", "price": 102},
+        {"symbol": "AAPL", "price": 101.5},
+        {"symbol": "AAPL", "price": 102},
     ]
     assert prices.error is None and not prices.completed
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,27 +17,40 @@ pytestmark = pytest.mark.integration
 CLI = [sys.executable, "-m", "rxpusher"]
 
 
-def lines_of(stream) -> "queue.Queue[str]":
-    q: queue.Queue[str] = queue.Queue()
+def lines_of(stream) -> "queue.Queue[str | None]":
+    """The lines of ``stream`` as they come, then ``None`` at its end."""
+    q: queue.Queue[str | None] = queue.Queue()
 
     def pump() -> None:
         for line in stream:
             q.put(line.rstrip("\n"))
+        q.put(None)
 
     threading.Thread(target=pump, daemon=True).start()
     return q
 
 
-def wait_line(q: "queue.Queue[str]", predicate, timeout: float = 15.0) -> str:
+def wait_line(q: "queue.Queue[str | None]", predicate, timeout: float = 15.0) -> str:
     seen = []
     while True:
         try:
             line = q.get(timeout=timeout)
         except queue.Empty:
             raise AssertionError(f"no matching line within {timeout}s; saw {seen}") from None
+        if line is None:
+            raise AssertionError(f"the stream ended without a matching line; saw {seen}")
         seen.append(line)
         if predicate(line):
             return line
+
+
+def without_timestamp(line: str) -> dict:
+    """A JSON line of ``listen`` without its ``received_at``, which is checked here."""
+    event = json.loads(line)
+    received_at = datetime.fromisoformat(event.pop("received_at"))
+    assert received_at.tzinfo is not None and received_at.utcoffset() == timedelta(0)
+    assert abs((datetime.now(UTC) - received_at).total_seconds()) < 60
+    return event
 
 
 def server_args(soketi) -> list[str]:
@@ -64,7 +79,7 @@ def test_listen_prints_events_sent_with_trigger(soketi, unique):
     finally:
         listen.kill()
     assert listen.returncode == 0
-    events = [json.loads(line) for line in out.splitlines()]
+    events = [without_timestamp(line) for line in out.splitlines()]
     assert events == [
         {"channel": channel, "event": "tick", "data": {"n": 1}, "user_id": None},
         {"channel": channel, "event": "tick", "data": {"n": 2}, "user_id": None},
@@ -99,14 +114,43 @@ def test_user_errors_are_one_line_without_traceback():
 
 
 def test_demo_streams_live_output_and_stops_by_itself():
+    # piped: plain lines, one per sample, no escape sequences, none wider than 80 columns
     done = subprocess.run([*CLI, "demo", "--seconds", "2"], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if "ev/s" in line]
     assert len(rows) >= 2
-    assert "APPL" in rows[-1] and "online: trader,viewer" in rows[-1]
+    assert "AAPL" in rows[-1] and "2 online" in rows[-1]
+    assert "\x1b" not in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
     received = int(done.stdout.strip().splitlines()[-1].split()[0])
     assert received > 0
+
+
+def test_demo_redraws_in_place_on_a_terminal_within_80_columns():
+    import pty
+    import re
+
+    master, slave = pty.openpty()
+    demo = subprocess.Popen([*CLI, "demo", "--seconds", "2"], stdin=subprocess.DEVNULL,
+                            stdout=slave, stderr=slave, env={**os.environ, "TERM": "xterm"})
+    os.close(slave)
+    screen = b""
+    while True:  # until the demo exits and the terminal reports the end (EIO on Linux)
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(master)
+    assert demo.wait(timeout=30) == 0
+    text = screen.decode()
+    assert "\x1b[5F" in text  # back to the top of the 5-line block: redrawn in place
+    assert "online: trader, viewer" in text and "AAPL" in text and "APPL" not in text
+    plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text).replace("\r", "")
+    assert max(len(line) for line in plain.split("\n")) <= 80
 
 
 def test_listen_exits_non_zero_when_every_channel_fails(soketi):
@@ -141,8 +185,8 @@ def test_listen_subscribes_private_and_presence_channels(soketi, auth_server, un
     finally:
         listen.kill()
     assert listen.returncode == 0
-    assert json.loads(out) == {"channel": channel, "event": "hello", "data": {"via": how},
-                               "user_id": None}
+    assert without_timestamp(out) == {"channel": channel, "event": "hello",
+                                      "data": {"via": how}, "user_id": None}
 
 
 def test_serve_runs_a_server_that_listen_and_trigger_use_and_stops_cleanly_on_ctrl_c(unique):
@@ -177,3 +221,235 @@ def test_serve_runs_a_server_that_listen_and_trigger_use_and_stops_cleanly_on_ct
         serve.kill()
         if listen is not None:
             listen.kill()
+
+
+# ---- against the local server (rxpusher.server.LocalServer) ---------------------------------
+
+ESC = "\x1b"
+
+
+@pytest.fixture(scope="module")
+def local():
+    from rxpusher.server import LocalServer
+
+    with LocalServer() as server:  # app id 1, app-key, app-secret: the defaults of --local
+        yield server
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without PUSHER_* variables, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUSHER_")}
+    env.update(extra)
+    return env
+
+
+def start_listen(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen([*CLI, "listen", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env or clean_env())
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60,
+                          env=env or clean_env())
+
+
+def test_listen_exits_quietly_when_its_reader_closes_stdout(local, unique):
+    # rxpusher listen ... | head -n 1
+    channel = unique("piped")
+    listen = start_listen("--local", "--port", str(local.port), "--channel", channel)
+    try:
+        wait_line(lines_of(listen.stderr), lambda line: line == f"[{channel}: subscribed]")
+        local.trigger(channel, "tick", {"n": 0})
+        assert json.loads(listen.stdout.readline())["data"] == {"n": 0}
+        listen.stdout.close()  # what head does after its first line
+        for n in range(1, 200):  # the next write finds the pipe closed
+            local.trigger(channel, "tick", {"n": n})
+            try:
+                listen.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        err = listen.stderr.read()
+    finally:
+        listen.kill()
+    assert listen.returncode == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
+
+
+@pytest.mark.parametrize("command", [
+    ["serve", "--port", "70000"],
+    ["serve", "--port", "-1"],
+    ["listen", "--local", "--channel", "c", "--port", "70000"],
+    ["listen", "--local", "--channel", "c", "--port", "0"],
+    ["trigger", "--local", "--port", "65536", "c", "e", "{}"],
+    ["trigger", "--local", "--port", "http", "c", "e", "{}"],
+])
+def test_ports_are_validated_in_every_command(command):
+    done = run_cli(*command)
+    assert done.returncode == 2
+    assert "argument --port: port must be" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_has_one_parser_for_both_command_lines():
+    module = [sys.executable, "-m", "rxpusher.server"]
+    for args in (["--help"], ["--port", "70000"], ["--app-id", "x"], ["--bogus"]):
+        as_command = run_cli("serve", *args)
+        as_module = subprocess.run([*module, *args], capture_output=True, text=True, timeout=60)
+        assert (as_command.returncode, as_command.stdout, as_command.stderr) == (
+            as_module.returncode, as_module.stdout, as_module.stderr), args
+    assert "-v, --verbose" in run_cli("serve", "--help").stdout
+
+
+def test_serve_cannot_listen_on_a_busy_port_in_one_line(local):
+    done = run_cli("serve", "--port", str(local.port))
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"rxpusher serve: error: cannot listen on 127.0.0.1:{local.port}")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_local_gives_the_defaults_of_serve_to_listen_and_trigger(local, unique):
+    channel = unique("private-local")  # signed with --local's secret, app-secret
+    listen = start_listen("--local", "--port", str(local.port), "--channel", channel,
+                          "--count", "1")
+    try:
+        wait_line(lines_of(listen.stderr), lambda line: line == f"[{channel}: subscribed]")
+        sent = run_cli("trigger", "--local", "--port", str(local.port), channel, "hi", "[1]")
+        assert sent.returncode == 0, sent.stderr
+        out, _ = listen.communicate(timeout=30)
+    finally:
+        listen.kill()
+    assert listen.returncode == 0
+    assert without_timestamp(out) == {"channel": channel, "event": "hi", "data": [1],
+                                      "user_id": None}
+
+
+def test_settings_come_from_pusher_environment_variables(local, unique, tmp_path):
+    channel = unique("private-env")
+    env = clean_env(PUSHER_APP_ID=local.app_id, PUSHER_APP_KEY=local.key,
+                    PUSHER_APP_SECRET=local.secret, PUSHER_HOST="127.0.0.1")
+    listen = start_listen("--port", str(local.port), "--no-tls", "--channel", channel,
+                          "--count", "1", env=env)
+    try:
+        wait_line(lines_of(listen.stderr), lambda line: line == f"[{channel}: subscribed]")
+        sent = run_cli("trigger", "--port", str(local.port), "--no-tls", channel, "hi", "1",
+                       env=env)
+        assert sent.returncode == 0, sent.stderr
+        out, _ = listen.communicate(timeout=30)
+    finally:
+        listen.kill()
+    assert without_timestamp(out)["data"] == 1
+    # an option wins over the environment
+    wrong = run_cli("trigger", "--port", str(local.port), "--no-tls", "--secret", "wrong",
+                    channel, "hi", "1", env=env)
+    assert wrong.returncode == 1 and "401" in wrong.stderr
+
+
+def test_missing_settings_name_the_option_and_the_variable():
+    done = run_cli("trigger", "c", "e", "{}")
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("rxpusher: error: no app id: give --app-id, set "
+                                   "PUSHER_APP_ID or use --local")
+    done = run_cli("listen", "--channel", "c")
+    assert done.returncode == 2 and "PUSHER_APP_KEY" in done.stderr
+
+
+def test_the_secret_can_come_from_a_file_and_help_says_how(local, unique, tmp_path):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(local.secret + "\n")
+    channel = unique("private-file")
+    sent = run_cli("trigger", "--app-id", local.app_id, "--key", local.key,
+                   "--secret-file", str(secret_file), "--host", "127.0.0.1",
+                   "--port", str(local.port), "--no-tls", channel, "e", "{}")
+    assert sent.returncode == 0, sent.stderr
+    listen = start_listen(local.key, "--secret-file", str(secret_file), "--host", "127.0.0.1",
+                          "--port", str(local.port), "--no-tls", "--channel", channel)
+    try:
+        wait_line(lines_of(listen.stderr), lambda line: line == f"[{channel}: subscribed]")
+    finally:
+        listen.kill()
+        listen.communicate()
+    missing = run_cli("trigger", "--local", "--secret-file", str(tmp_path / "nope"), "c", "e", "1")
+    assert missing.returncode == 2 and "cannot read --secret-file" in missing.stderr
+    for command in ("listen", "trigger"):
+        help_text = " ".join(run_cli(command, "--help").stdout.split())
+        assert "PUSHER_APP_SECRET" in help_text and "--secret-file" in help_text
+
+
+def test_trigger_errors_are_one_short_line_without_the_signed_url(local):
+    from soketi_harness import free_port
+
+    unreachable = run_cli("trigger", "--local", "--port", str(free_port()), "c", "e", "{}")
+    wrong_secret = run_cli("trigger", "--local", "--port", str(local.port), "--secret", "bad",
+                           "c", "e", "{}")
+    for done in (unreachable, wrong_secret):
+        assert done.returncode == 1
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert len(done.stderr) < 200
+        for leak in ("auth_signature", "auth_key", "/apps/", "Traceback"):
+            assert leak not in done.stderr
+    assert "connection refused" in unreachable.stderr
+    assert "answered 401" in wrong_secret.stderr
+
+
+def test_listen_verbose_shows_connection_attempts_and_their_causes():
+    from soketi_harness import free_port
+
+    port = free_port()  # nobody listens there
+    listen = start_listen("--local", "--port", str(port), "--channel", "c", "-v")
+    try:
+        errors = lines_of(listen.stderr)
+        wait_line(errors, lambda line: f"connecting to ws://127.0.0.1:{port}/app/app-key" in line)
+        wait_line(errors, lambda line: "refused" in line.lower())
+        wait_line(errors, lambda line: "reconnecting in" in line)
+    finally:
+        listen.kill()
+        listen.communicate()
+
+
+def test_serve_verbose_logs_connections_subscriptions_and_events(unique):
+    serve = subprocess.Popen([*CLI, "serve", "--port", "0", "-v"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=clean_env())
+    listen = None
+    try:
+        banner = wait_line(lines_of(serve.stdout), lambda line: "WebSocket:" in line)
+        port = banner.rsplit(":", 1)[1].split("/")[0]
+        logs = lines_of(serve.stderr)
+        channel = unique("logged")
+        listen = start_listen("--local", "--port", port, "--channel", channel, "--count", "1")
+        wait_line(logs, lambda line: line.endswith(" connected"))
+        wait_line(logs, lambda line: line.endswith(f"subscribed to {channel}"))
+        assert run_cli("trigger", "--local", "--port", port, channel, "ping", "1").returncode == 0
+        wait_line(logs, lambda line: f"event 'ping' on {channel}" in line)
+        listen.communicate(timeout=30)
+        wait_line(logs, lambda line: line.endswith(" disconnected"))
+    finally:
+        serve.kill()
+        serve.communicate()
+        if listen is not None:
+            listen.kill()
+            listen.communicate()
+
+
+def rest_of(q: "queue.Queue[str | None]", timeout: float = 30.0) -> str:
+    """Every line left until the end of the stream."""
+    lines = []
+    while (line := q.get(timeout=timeout)) is not None:
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def test_listen_escapes_control_characters_the_server_sends(local, unique):
+    channel = unique("escaped")
+    listen = start_listen("--local", "--port", str(local.port), "--channel", channel)
+    try:
+        errors = lines_of(listen.stderr)
+        wait_line(errors, lambda line: line == f"[{channel}: subscribed]")
+        local.close_connections(4009, f"{ESC}]0;owned{ESC}\\{ESC}[2J\rgone")
+        err = rest_of(errors)
+        listen.wait(timeout=30)
+    finally:
+        listen.kill()
+    assert listen.returncode == 1
+    assert ESC not in err and "\r" not in err
+    assert "\\x1b]0;owned" in err and "\\x0dgone" in err

@@ -123,7 +123,7 @@ def test_main_rejects_a_non_numeric_app_id(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit) as exited:
         main(["--app-id", "abc"])
     assert exited.value.code == 2
-    assert "--app-id must be numeric" in capsys.readouterr().err
+    assert "argument --app-id: app id must be digits" in capsys.readouterr().err
 
 
 def test_main_reports_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,13 @@ import reactivex
 from reactivex.subject import Subject
 
 import rxpusher
-from rxpusher.aio import BufferOverflowError, EmptySequenceError, ObservableIterator, aiter, first
+from rxpusher.aio import (
+    BufferOverflowError,
+    EmptySequenceError,
+    ObservableIterator,
+    first,
+    iterate,
+)
 from rxpusher.testing import ScriptedServer
 
 T = TypeVar("T")
@@ -53,7 +59,7 @@ def unsubscribes(server: ScriptedServer, channel: str) -> int:
 
 def test_items_arrive_in_order_then_completion_ends_the_loop() -> None:
     async def main() -> list[int]:
-        return await collect(aiter(reactivex.from_iterable(range(100))))
+        return await collect(iterate(reactivex.from_iterable(range(100))))
 
     assert run(main) == list(range(100))
 
@@ -70,7 +76,7 @@ def test_items_from_another_thread_arrive_in_order_on_the_loop() -> None:
     async def main() -> list[int]:
         got = []
         producer = threading.Thread(target=produce)
-        async with aiter(subject, maxsize=None) as items:
+        async with iterate(subject, maxsize=None) as items:
             producer.start()
             async for item in items:
                 threads.add(threading.get_ident())
@@ -82,11 +88,11 @@ def test_items_from_another_thread_arrive_in_order_on_the_loop() -> None:
     assert threads == {threading.get_ident()}  # asyncio.run runs the loop on this thread
 
 
-def test_subscribes_at_once_so_nothing_emitted_after_aiter_is_missed() -> None:
+def test_subscribes_at_once_so_nothing_emitted_after_iterate_is_missed() -> None:
     subject: Subject[str] = Subject()
 
     async def main() -> list[str]:
-        items = aiter(subject)
+        items = iterate(subject)
         subject.on_next("early")
         subject.on_completed()
         return await collect(items)
@@ -103,7 +109,7 @@ def test_on_error_is_raised_in_the_loop_after_the_items_before_it() -> None:
 
     async def main() -> tuple[list[int], BaseException | None, ObservableIterator[int]]:
         got: list[int] = []
-        items = aiter(subject)
+        items = iterate(subject)
         subject.on_next(1)
         subject.on_next(2)
         subject.on_error(boom)
@@ -127,7 +133,7 @@ def test_subscription_error_of_a_channel_is_raised_in_the_loop(
     server.handshake()
 
     async def main() -> rxpusher.SubscriptionError:
-        items = aiter(pusher.channel("orders").events("created"))
+        items = iterate(pusher.channel("orders").events("created"))
         server.push("pusher:subscription_error", {"error": "nope", "status": 403}, channel="orders")
         with pytest.raises(rxpusher.SubscriptionError) as caught:
             await collect(items)
@@ -145,7 +151,7 @@ def test_overflow_error_raises_after_the_buffered_items_and_releases_the_source(
 
     async def main() -> tuple[list[int], BufferOverflowError]:
         got: list[int] = []
-        items = aiter(subject, maxsize=3, overflow="error")
+        items = iterate(subject, maxsize=3, overflow="error")
         for i in range(5):
             subject.on_next(i)
         assert not subject.observers  # released at the overflow, before the consumer ran
@@ -164,7 +170,7 @@ def test_overflow_drop_oldest_keeps_the_newest_items() -> None:
     subject: Subject[int] = Subject()
 
     async def main() -> tuple[list[int], int]:
-        items = aiter(subject, maxsize=3, overflow="drop_oldest")
+        items = iterate(subject, maxsize=3, overflow="drop_oldest")
         for i in range(10):
             subject.on_next(i)
         subject.on_completed()
@@ -177,7 +183,7 @@ def test_overflow_drop_newest_keeps_the_oldest_items() -> None:
     subject: Subject[int] = Subject()
 
     async def main() -> tuple[list[int], int]:
-        items = aiter(subject, maxsize=3, overflow="drop_newest")
+        items = iterate(subject, maxsize=3, overflow="drop_newest")
         for i in range(10):
             subject.on_next(i)
         subject.on_completed()
@@ -190,7 +196,7 @@ def test_the_buffer_frees_up_as_the_consumer_drains_it() -> None:
     subject: Subject[int] = Subject()
 
     async def main() -> list[int]:
-        items = aiter(subject, maxsize=2, overflow="error")
+        items = iterate(subject, maxsize=2, overflow="error")
         got = []
         for i in range(0, 10, 2):
             subject.on_next(i)
@@ -204,15 +210,15 @@ def test_the_buffer_frees_up_as_the_consumer_drains_it() -> None:
 @pytest.mark.parametrize("options", [{"maxsize": 0}, {"maxsize": -1}, {"overflow": "block"}])
 def test_bad_options_are_value_errors(options: dict[str, Any]) -> None:
     async def main() -> None:
-        aiter(reactivex.empty(), **options)
+        iterate(reactivex.empty(), **options)
 
     with pytest.raises(ValueError):
         run(main)
 
 
-def test_aiter_needs_a_running_loop() -> None:
+def test_iterate_needs_a_running_loop() -> None:
     with pytest.raises(RuntimeError):
-        aiter(reactivex.empty())
+        iterate(reactivex.empty())
 
 
 # ---- one wake-up per burst ------------------------------------------------------------------
@@ -223,7 +229,7 @@ def test_one_wakeup_per_burst_not_per_item(monkeypatch: pytest.MonkeyPatch) -> N
 
     async def main() -> tuple[list[int], int]:
         calls = count_wakeups(asyncio.get_running_loop(), monkeypatch)
-        items = aiter(subject, maxsize=None)
+        items = iterate(subject, maxsize=None)
         got: list[int] = []
 
         async def consume() -> None:
@@ -256,7 +262,7 @@ def test_a_consumer_that_keeps_up_needs_no_wakeup(monkeypatch: pytest.MonkeyPatc
 
     async def main() -> int:
         calls = count_wakeups(asyncio.get_running_loop(), monkeypatch)
-        items = aiter(subject)
+        items = iterate(subject)
         for i in range(100):
             subject.on_next(i)
             subject.on_next(-i)
@@ -271,7 +277,7 @@ def test_one_wakeup_for_a_burst_from_the_reader_thread(monkeypatch: pytest.Monke
 
     async def main() -> tuple[int, list[int]]:
         calls = count_wakeups(asyncio.get_running_loop(), monkeypatch)
-        items = aiter(subject, maxsize=None)
+        items = iterate(subject, maxsize=None)
         consumer = asyncio.ensure_future(collect(items))
         await asyncio.sleep(0)  # the consumer parks on the empty buffer
         assert items._bridge.waiter is not None
@@ -300,7 +306,7 @@ def test_break_disposes_the_subscription() -> None:
     subject: Subject[int] = Subject()
 
     async def main() -> None:
-        async for item in aiter(subject):
+        async for item in iterate(subject):
             if item == 1:
                 break
         assert not subject.observers
@@ -329,7 +335,7 @@ def test_break_releases_the_channel_subscription(
 
     async def main() -> list[int]:
         got = []
-        async for data in aiter(pusher.channel("prices").events("tick")):
+        async for data in iterate(pusher.channel("prices").events("tick")):
             if not got:
                 assert server.sent("pusher:subscribe")[-1]["data"] == {"channel": "prices"}
             got.append(data["i"])
@@ -359,7 +365,7 @@ def test_cancelling_the_consumer_releases_the_channel_subscription(
 
     async def main() -> None:
         async def consume() -> None:
-            async for _ in aiter(pusher.channel("prices").events("tick")):
+            async for _ in iterate(pusher.channel("prices").events("tick")):
                 pass
 
         task = asyncio.ensure_future(consume())
@@ -381,7 +387,7 @@ def test_a_timeout_around_the_loop_releases_the_channel(
     server.handshake()
 
     async def main() -> None:
-        items = aiter(pusher.channel("prices").events("tick"))
+        items = iterate(pusher.channel("prices").events("tick"))
         server.succeed("prices")
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.05):
@@ -400,12 +406,12 @@ def test_async_with_and_aclose_release_the_channel(
     server.handshake()
 
     async def main() -> None:
-        async with aiter(pusher.channel("a").events("x")) as items:
+        async with iterate(pusher.channel("a").events("x")) as items:
             server.succeed("a")
             server.push("x", 1, channel="a")
             assert await anext(items) == 1
         assert unsubscribes(server, "a") == 1
-        other = aiter(pusher.channel("b").events("x"))
+        other = iterate(pusher.channel("b").events("x"))
         server.succeed("b")
         await other.aclose()
         await other.aclose()
@@ -420,7 +426,7 @@ def test_items_after_close_are_ignored() -> None:
     subject: Subject[int] = Subject()
 
     async def main() -> int:
-        items = aiter(subject)
+        items = iterate(subject)
         subject.on_next(1)
         items.dispose()
         subject.on_next(2)
@@ -476,3 +482,16 @@ def test_first_timeout_empty_default_and_error() -> None:
             await first(reactivex.throw(KeyError("k")))
 
     run(main)
+
+
+def test_the_old_name_aiter_still_works_and_warns_that_it_is_deprecated() -> None:
+    import rxpusher.aio
+
+    async def main() -> list[int]:
+        with pytest.warns(DeprecationWarning, match=r"rxpusher\.aio\.iterate"):
+            items = rxpusher.aio.aiter(reactivex.from_iterable([1, 2]))
+        return [item async for item in items]
+
+    assert asyncio.run(main()) == [1, 2]
+    # the alias stays out of ``import *``, so it can no longer shadow the builtin
+    assert "aiter" not in rxpusher.aio.__all__ and "iterate" in rxpusher.aio.__all__
