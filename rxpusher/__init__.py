@@ -4,12 +4,13 @@ connection state are Observables derived from it.
 
 >>> from rxpusher import Pusher
 >>> pusher = Pusher("APP_KEY", cluster="eu")                     # doctest: +SKIP
->>> pusher.channel("APPL").events("new-price").subscribe(print)  # doctest: +SKIP
+>>> pusher.channel("AAPL").events("new-price").subscribe(print)  # doctest: +SKIP
 """
 
 import logging as _logging
 
-from ._states import ChannelState, ConnectionState
+from ._replay import replay
+from ._states import ChannelState, ConnectionState, Health, Interruption
 from ._version import __version__
 from .channels import Channel
 from .client import Pusher, close_all
@@ -35,6 +36,9 @@ __all__ = [
     "__version__",
     "Pusher",
     "close_all",
+    "replay",
+    "Interruption",
+    "Health",
     "Channel",
     "Event",
     "Member",

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import rxpusher
-from soketi_harness import AuthServer, Collector, wait_state
+from soketi_harness import AuthServer, Collector, wait_for, wait_state
 
 pytestmark = pytest.mark.integration
 
@@ -127,3 +127,23 @@ def test_close_while_connecting_to_a_dead_port(unique):
         wait_state(pusher, "connecting")
         pusher.close()
     assert _new_threads(before) == []
+
+
+def test_close_inside_an_observer_on_the_reader_thread(soketi):
+    before = set(threading.enumerate())
+    pusher = rxpusher.Pusher(soketi.key, **soketi.client_options(auto_connect=False))
+    errors = Collector("errors")
+    errors.subscribe_to(pusher.errors)
+    threads: list[str] = []
+
+    def on_state(state: str) -> None:
+        if state == "connected":
+            threads.append(threading.current_thread().name)
+            pusher.close()
+
+    pusher.state.subscribe(on_state)
+    pusher.connect()
+    errors.wait_completed()
+    assert threads == ["rxpusher-reader"]
+    assert errors.violations == []
+    wait_for(lambda: not _new_threads(before), message="no library thread left")

@@ -325,27 +325,6 @@ def test_close_inside_an_observer_on_the_scheduler_thread(make_pusher, server) -
     deliver.dispose()
 
 
-def test_close_inside_an_observer_on_a_real_reader_thread() -> None:
-    from rxpusher.server import LocalServer
-
-    with LocalServer() as local:
-        before = set(rxpusher_threads())  # the server's own threads included
-        p = rxpusher.Pusher(local.key, host=local.host, ws_port=local.port, use_tls=False)
-        errors = record(p.errors)
-        threads: list[str] = []
-
-        def on_state(state: str) -> None:
-            if state == "connected":
-                threads.append(threading.current_thread().name)
-                p.close()
-
-        p.state.subscribe(on_state)
-        p.connect()
-        wait_for(lambda: errors.completed, timeout=10)
-        assert threads == ["rxpusher-reader"]
-        _closes_cleanly(p, before)
-
-
 def test_close_all_closes_every_open_client(server) -> None:
     before = set(rxpusher_threads())
     clients = [rxpusher.Pusher("key", transport=server.transport) for _ in range(3)]
