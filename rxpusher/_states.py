@@ -2,7 +2,6 @@
 equals its string, so ``state == "connected"`` keeps working), and the reports about them
 over time: :class:`Interruption` and :class:`Health`."""
 
-from __future__ import annotations
 
 import enum
 from datetime import datetime

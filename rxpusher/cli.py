@@ -23,11 +23,15 @@ from ._cliutil import (
     add_verbosity,
     configure_logging,
     escape,
+    non_negative_float,
     port_number,
     positive_float,
     positive_int,
 )
 from ._internal import rest
+from ._replay import load_recording, replay
+from ._states import Health
+from .channels import Channel
 from .client import Pusher
 from .exceptions import ConnectionRefused
 from .protocol import Event
@@ -115,7 +119,26 @@ def build_parser() -> argparse.ArgumentParser:
     auth.add_argument("--auth-endpoint", help="URL of your channel authorization endpoint")
     listen.add_argument("--channel-data", help='presence member data with the secret, as JSON: '
                         '\'{"user_id": "1", "user_info": {...}}\'')
+    listen.add_argument("--record", metavar="FILE", type=Path,
+                        help="also record every frame to FILE (play it with `rxpusher replay`)")
+    listen.add_argument("--health", action="store_true",
+                        help="print a health snapshot to stderr every second")
     add_verbosity(listen, "connection attempts and their causes")
+
+    replay = commands.add_parser(
+        "replay",
+        help="play a recording made with `listen --record` and print it as listen does",
+        description="Play a recording through the client and print one JSON line per event "
+        "on stdout, as `listen` does; exits 0 after the last frame.",
+    )
+    replay.add_argument("file", type=Path, help="the recording (JSON lines)")
+    replay.add_argument("--speed", type=non_negative_float, default=1.0,
+                        help="playback speed (default 1: recorded timing; 0: as fast as possible)")
+    replay.add_argument("--channel", "-c", action="append",
+                        help="only this channel (repeatable); default: every channel recorded")
+    replay.add_argument("--event", "-e", action="append",
+                        help="only print these events (repeatable); default: every event")
+    replay.add_argument("--count", type=positive_int, help="exit after printing this many events")
 
     trigger = commands.add_parser(
         "trigger",
@@ -189,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo(args)
         if args.command == "serve":
             return run_serve(args)
+        if args.command == "replay":
+            return replay_command(args)
         return trigger(args)
     except UsageError as exc:
         print(f"rxpusher: error: {exc}", file=sys.stderr)
@@ -305,9 +330,62 @@ def listen(args: argparse.Namespace) -> int:
     try:
         pusher = Pusher(key, auto_connect=False, **options)
         channels = [pusher.channel(name) for name in args.channel]
+        recording = pusher.record(args.record) if args.record else None
     except (ValueError, TypeError) as exc:
         raise UsageError(escape(str(exc))) from exc
+    except OSError as exc:
+        raise UsageError(f"cannot record to {escape(str(args.record))}: {exc.strerror}") from exc
+    if args.health:
+        pusher.health(1.0).subscribe(lambda h: _say(_health_line(h)))
+    try:
+        return _print_events(pusher, channels, args, until_disconnected=False)
+    finally:
+        if recording is not None:
+            recording.dispose()
 
+
+def _health_line(health: Health) -> str:
+    age = "-" if health.last_frame_age is None else f"{health.last_frame_age:.1f}s"
+    up = "-" if health.connected_for is None else f"{health.connected_for:.0f}s"
+    return (f"[health] {health.state} up={up} reconnects={health.reconnects} "
+            f"frames={health.frames} bytes={health.bytes} "
+            f"rate={health.frames_per_second:.1f}/s last={age}")
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    """``rxpusher replay FILE``: print a recording as ``listen`` would, then exit 0."""
+    try:
+        frames = load_recording(args.file)
+    except OSError as exc:
+        raise UsageError(f"cannot read {escape(str(args.file))}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise UsageError(escape(str(exc))) from exc
+    names = args.channel or list(dict.fromkeys(_recorded_channels(frames)))
+    pusher = replay(args.file, speed=args.speed or None, auto_connect=False)
+    try:
+        channels = [pusher.channel(name) for name in names]
+    except ValueError as exc:
+        pusher.close()
+        raise UsageError(escape(str(exc))) from exc
+    return _print_events(pusher, channels, args, until_disconnected=True, quiet=True)
+
+
+def _recorded_channels(frames: list[tuple[float, str]]) -> list[str]:
+    names = []
+    for _, frame in frames:
+        try:
+            channel = json.loads(frame).get("channel")
+        except (ValueError, AttributeError, RecursionError):
+            continue
+        if isinstance(channel, str) and channel and not channel.startswith("#"):
+            names.append(channel)
+    return names
+
+
+def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namespace, *,
+                  until_disconnected: bool, quiet: bool = False) -> int:
+    """Print the events of ``channels`` as JSON lines until Ctrl-C, ``--count``, a refused
+    connection, a closed stdout or (``until_disconnected``) the end of the connection."""
     done = threading.Event()
     outcome: dict[str, Any] = {"status": 0, "printed": 0}
     lock = threading.Lock()
@@ -358,8 +436,13 @@ def listen(args: argparse.Namespace) -> int:
     for channel in channels:
         events = channel.events().pipe(ops.filter(printable))
         subscriptions.append(events.subscribe(emit, on_error=fail))
-        subscriptions.append(channel.state.subscribe(functools.partial(_print_state, channel.name)))
-    pusher.state.subscribe(lambda state: _say(f"[{state}]"))
+        if not quiet:
+            subscriptions.append(
+                channel.state.subscribe(functools.partial(_print_state, channel.name)))
+    if not quiet:
+        pusher.state.subscribe(lambda state: _say(f"[{state}]"))
+    if until_disconnected:
+        pusher.state.subscribe(lambda state: done.set() if state == "disconnected" else None)
     pusher.errors.subscribe(
         lambda e: None if isinstance(e, ConnectionRefused) else _say(f"rxpusher: {escape(str(e))}")
     )

@@ -222,3 +222,24 @@ def test_presence_members_are_rebuilt_after_a_restart(make_pusher, server, auth,
             what=f"{uid} sees both again",
         )
         assert c.error is None and not c.completed
+
+
+@pytest.mark.parametrize("graceful", [True, False], ids=["sigterm-4200", "sigkill"])
+def test_an_interruption_is_emitted_once_per_outage_and_later_events_arrive(
+        make_pusher, server, unique, graceful):
+    name = unique("ticks")
+    pusher = make_pusher(server=server, **FAST)
+    channel = pusher.channel(name)
+    notices, events = Collector("interruptions"), Collector("events")
+    notices.subscribe_to(channel.interruptions)
+    events.subscribe_to(channel.events("tick"))
+    channel.wait_subscribed(timeout=15)
+    server.stop(graceful=graceful)
+    wait_for(lambda: pusher.connection_state != "connected")
+    server.start()
+    notice = notices.wait_count(1, timeout=30)[0]
+    assert notice.channel == name and notice.lost_at < notice.resubscribed_at
+    channel.wait_subscribed(timeout=15)
+    server.sdk.trigger(name, "tick", {"n": 1})
+    events.wait_value({"n": 1})
+    assert len(notices.snapshot()) == 1 and notices.violations == []

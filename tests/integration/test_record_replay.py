@@ -1,0 +1,75 @@
+"""Record a real connection, then replay it through the normal client."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+import rxpusher
+from soketi_harness import Collector
+
+pytestmark = pytest.mark.integration
+
+CLI = [sys.executable, "-m", "rxpusher"]
+
+
+def test_record_then_replay_gives_the_same_events_in_order_with_their_timing(
+        make_pusher, server, unique, tmp_path):
+    name = unique("AAPL")
+    path = tmp_path / "feed.jsonl"
+    pusher = make_pusher()
+    recording = pusher.record(path)
+    live = Collector("live")
+    live.subscribe_to(pusher.channel(name).events("price"))
+    received: list[float] = []
+    pusher.channel(name).events("price").subscribe(lambda _: received.append(time.monotonic()))
+    pusher.channel(name).wait_subscribed(timeout=15)
+    for i in range(6):
+        server.sdk.trigger(name, "price", {"price": 100 + i})
+        time.sleep(0.1 * (i % 3))  # uneven gaps, reproduced by the replay
+    live.wait_count(6)
+    recording.dispose()
+
+    replayed = rxpusher.replay(path, auto_connect=False)
+    got = Collector("replayed")
+    got.subscribe_to(replayed.channel(name).events("price"))
+    times: list[float] = []
+    replayed.channel(name).events("price").subscribe(lambda _: times.append(time.monotonic()))
+    replayed.connect()
+    got.wait_count(6)
+    assert got.snapshot() == live.snapshot() == [{"price": 100 + i} for i in range(6)]
+    live_gaps = [b - a for a, b in zip(received, received[1:])]
+    replay_gaps = [b - a for a, b in zip(times, times[1:])]
+    assert all(abs(a - b) < 0.05 for a, b in zip(live_gaps, replay_gaps)), (live_gaps, replay_gaps)
+    replayed.close()
+
+
+def test_listen_record_then_cli_replay_prints_the_same_lines(server, unique, tmp_path):
+    name = unique("AAPL")
+    path = tmp_path / "cli.jsonl"
+    listen = subprocess.Popen(
+        [*CLI, "listen", server.key, "-c", name, "--record", str(path), "--count", "2",
+         "--host", server.host, "--port", str(server.port), "--no-tls"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while name not in server.channels() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for n in (1, 2):
+            server.sdk.trigger(name, "tick", {"n": n})
+        out, _ = listen.communicate(timeout=30)
+    finally:
+        listen.kill()
+    assert listen.returncode == 0
+    done = subprocess.run([*CLI, "replay", str(path), "--speed", "0"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    strip = lambda text: [{k: v for k, v in json.loads(line).items() if k != "received_at"}  # noqa: E731
+                          for line in text.splitlines()]
+    assert strip(done.stdout) == strip(out) == [
+        {"channel": name, "event": "tick", "data": {"n": n}, "user_id": None} for n in (1, 2)]
