@@ -159,20 +159,28 @@ class FrameParser:
         size = len(buf)
         pos = 0
         limit = self._max
-        fast_limit = min(limit + 1, 126)
         fragmenting = self._chunks_opcode
         while True:
-            # The common case first: a final unmasked text frame with a 7-bit length.
             if pos + 2 > size:
                 break
             head = buf[pos]
             length = buf[pos + 1]
-            if head == 0x81 and length < fast_limit and not fragmenting:
-                end = pos + 2 + length
+            # The common case first: a final unmasked text frame with a 7- or 16-bit length.
+            if head == 0x81 and length <= 126 and not fragmenting:
+                if length < 126:
+                    start = pos + 2
+                else:
+                    start = pos + 4
+                    if start > size:
+                        break
+                    length = (buf[pos + 2] << 8) | buf[pos + 3]
+                if length > limit:
+                    return self._fail(items, MESSAGE_TOO_BIG, f"frame larger than {limit} bytes")
+                end = start + length
                 if end > size:
                     break
                 try:
-                    append(buf[pos + 2 : end].decode("utf-8"))
+                    append(buf[start:end].decode())
                 except UnicodeDecodeError:
                     return self._fail(items, INVALID_DATA, "invalid UTF-8 in a text frame")
                 pos = end
