@@ -154,7 +154,14 @@ class WebSocketTransport:
                 self._ws.send_close(code)
         except Exception:  # noqa: BLE001 - best effort on a socket that may be gone
             pass
-        self._ws.abort()  # type: ignore[no-untyped-call]
+        sock = self._ws.sock
+        if sock is not None:
+            # Wakes the reader at once, without waiting for the server's closing handshake
+            # (websocket-client's abort() does nothing once send_close() ran).
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def join(self, timeout: float | None = None) -> None:
         thread = self._thread
