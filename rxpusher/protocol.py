@@ -128,10 +128,36 @@ def decode_frame(frame: str) -> Event:
     """Decode one text frame; raise :class:`ProtocolError` when it is not a Pusher message
     (including a frame, or a payload, nested too deeply to decode)."""
     fast = _fast_loads
-    if fast is not None and (
+    if fast is None or (
         frame.encode("utf-8", "surrogatepass").translate(_DIGIT_MAP).find(_LONG_DIGIT_RUN) >= 0
     ):
-        fast = None  # the check covers the payload string inside the frame too
+        return _decode_frame(frame, None)  # the check covers the payload inside the frame too
+    # orjson's straight path for the usual frame; anything else takes the general one.
+    try:
+        message = fast(frame)
+        data = message["data"]
+        if data.__class__ is str:
+            data = fast(data)
+        name = message["event"]
+    except (ValueError, LookupError, TypeError):
+        return _decode_frame(frame, fast)
+    if name.__class__ is not str:
+        return _decode_frame(frame, fast)
+    channel = message.get("channel")
+    user_id = message.get("user_id")
+    return _new_event(
+        Event,
+        (
+            name,
+            channel if channel.__class__ is str else None,
+            data,
+            None if user_id is None else str(user_id),
+        ),
+    )
+
+
+def _decode_frame(frame: str, fast: Callable[[str], Any] | None) -> Event:
+    """:func:`decode_frame` for every frame, ``fast`` (orjson) or not."""
     try:
         message = _loads(frame, fast)
         if message.__class__ is not dict:
