@@ -98,11 +98,11 @@ def _loads(text: str, fast: Callable[[str], Any] | None) -> Any:
 def loads(text: str) -> Any:
     """Decode JSON ``text`` exactly as ``json.loads`` does, with orjson when it is installed.
 
-    orjson is used only where its result is the standard library's: text that may hold an
+    orjson is used only where its result is the standard library's. Text that may hold an
     integer outside [-2**63, 2**64 - 1] (which orjson turns into a float: a run of 20
-    digits, counting a minus sign) goes to the standard library, and so does text orjson rejects (``NaN``, ``Infinity``, numbers that
-    overflow a double, lone surrogates, invalid JSON), so values and errors are the standard
-    library's. One difference remains: orjson decodes arrays and objects nested up to 1,024
+    digits, counting a minus sign) goes to the standard library, and so does text orjson
+    rejects (``NaN``, ``Infinity``, numbers that overflow a double, lone surrogates, invalid
+    JSON), so values and errors are the standard library's. One difference remains: orjson decodes arrays and objects nested up to 1,024
     levels, while the standard library raises ``RecursionError`` near Python's recursion
     limit (1,000 by default, less the caller's stack depth)."""
     fast = _fast_loads
@@ -128,21 +128,26 @@ def decode_frame(frame: str) -> Event:
     """Decode one text frame; raise :class:`ProtocolError` when it is not a Pusher message
     (including a frame, or a payload, nested too deeply to decode)."""
     fast = _fast_loads
-    if fast is None or (
+    if fast is not None and (
         frame.encode("utf-8", "surrogatepass").translate(_DIGIT_MAP).find(_LONG_DIGIT_RUN) >= 0
     ):
-        return _decode_frame(frame, None)  # the check covers the payload inside the frame too
-    # orjson's straight path for the usual frame; anything else takes the general one.
-    try:
-        message = fast(frame)
-        data = message["data"]
-        if data.__class__ is str:
-            data = fast(data)
-        name = message["event"]
-    except (ValueError, LookupError, TypeError):
-        return _decode_frame(frame, fast)
-    if name.__class__ is not str:
-        return _decode_frame(frame, fast)
+        fast = None  # the check covers the payload string inside the frame too
+    message: Any = None
+    if fast is not None:
+        # orjson's straight path for the usual frame; anything else takes the general one.
+        try:
+            message = fast(frame)
+            data = message["data"]
+            if data.__class__ is str:
+                data = fast(data)
+            name = message["event"]
+        except (ValueError, LookupError, TypeError):
+            message = None
+        else:
+            if name.__class__ is not str:
+                message = None
+    if message is None:
+        message, name, data = _decode_message(frame, fast)
     channel = message.get("channel")
     user_id = message.get("user_id")
     return _new_event(
@@ -156,8 +161,10 @@ def decode_frame(frame: str) -> Event:
     )
 
 
-def _decode_frame(frame: str, fast: Callable[[str], Any] | None) -> Event:
-    """:func:`decode_frame` for every frame, ``fast`` (orjson) or not."""
+def _decode_message(
+    frame: str, fast: Callable[[str], Any] | None
+) -> tuple[dict[str, Any], str, Any]:
+    """The general path of :func:`decode_frame`: the message, its event name and its data."""
     try:
         message = _loads(frame, fast)
         if message.__class__ is not dict:
@@ -175,17 +182,7 @@ def _decode_frame(frame: str, fast: Callable[[str], Any] | None) -> Event:
     name = message.get("event")
     if name.__class__ is not str:
         raise ProtocolError("frame has no event name", frame)
-    channel = message.get("channel")
-    user_id = message.get("user_id")
-    return _new_event(
-        Event,
-        (
-            name,
-            channel if channel.__class__ is str else None,
-            data,
-            None if user_id is None else str(user_id),
-        ),
-    )
+    return message, name, data
 
 
 def encode_frame(event: str, data: Any, channel: str | None = None) -> str:

@@ -9,17 +9,26 @@ replace it with :class:`rxpusher.testing.ScriptedTransport`.
 from __future__ import annotations
 
 import logging
+import operator
 import select
 import socket
 import ssl
 import struct
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import websocket
 
-from ._internal.wsframes import DEFAULT_MAX_MESSAGE_SIZE, Close, Failure, FrameParser, Ping
+from ._internal.wsframes import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Close,
+    Failure,
+    FrameParser,
+    Item,
+    Ping,
+)
 
 if TYPE_CHECKING:
     from .options import Options
@@ -97,6 +106,7 @@ class WebSocketTransport:
             sslopt=sslopt or {"cert_reqs": ssl.CERT_REQUIRED},
         )
         self._parser = FrameParser(max_message_size)
+        self._batch: Iterator[Item] = iter(())  # the items of the last recv being delivered
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -119,10 +129,11 @@ class WebSocketTransport:
         return self._thread is not None and self._thread.is_alive()
 
     def has_pending_input(self) -> bool:
-        """True when received bytes wait to be handled: a partial frame in the parser, bytes
-        decrypted and buffered by TLS, or the socket readable right now. Cheap (one
-        ``select`` with a zero timeout at most); callable from any thread."""
-        if self._parser.buffered:
+        """True when received input waits to be handled: frames of the last ``recv`` not yet
+        delivered, a partial frame in the parser, bytes decrypted and buffered by TLS, or the
+        socket readable right now. Cheap (one ``select`` with a zero timeout at most);
+        callable from any thread."""
+        if operator.length_hint(self._batch) or self._parser.buffered:
             return True
         sock = self._ws.sock
         if sock is None:
@@ -212,7 +223,8 @@ class WebSocketTransport:
                 return None, "connection lost"
             if closed():
                 return None, ""
-            for item in feed(data):
+            self._batch = batch = iter(feed(data))
+            for item in batch:
                 if item.__class__ is str:
                     on_activity()
                     on_frame(item)

@@ -24,7 +24,8 @@ from rxpusher._internal.wsframes import (
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 
 
-def feed_all(data: bytes, splits: list[int] | None = None, parser: FrameParser | None = None) -> list[Item]:
+def feed_all(data: bytes, splits: list[int] | None = None,
+             parser: FrameParser | None = None) -> list[Item]:
     """Feed ``data`` cut at ``splits`` (offsets), or byte by byte when None."""
     parser = parser or FrameParser()
     cuts = sorted(set(splits)) if splits is not None else list(range(1, len(data)))
@@ -42,7 +43,8 @@ def feed_all(data: bytes, splits: list[int] | None = None, parser: FrameParser |
                                                 (65536, 8), (10, 2), (10, 8)])
 def test_7_16_and_64_bit_lengths(size: int, length_bytes: int) -> None:
     text = "x" * size
-    assert FrameParser().feed(server_frame(TEXT, text.encode(), length_bytes=length_bytes)) == [text]
+    frame = server_frame(TEXT, text.encode(), length_bytes=length_bytes)
+    assert FrameParser().feed(frame) == [text]
 
 
 def test_many_frames_from_one_recv() -> None:
@@ -194,7 +196,9 @@ def test_default_max_message_size_is_10_mib() -> None:
 
 
 @pytest.mark.parametrize("size, length_bytes", [(11, 0), (200, 2), (70_000, 8)])
-def test_announced_oversize_frame_closes_1009_before_its_payload(size: int, length_bytes: int) -> None:
+def test_announced_oversize_frame_closes_1009_before_its_payload(
+    size: int, length_bytes: int
+) -> None:
     parser = FrameParser(max_message_size=10)
     header = server_frame(TEXT, b"x" * size, length_bytes=length_bytes)[: 2 + length_bytes]
     assert parser.feed(header) == [Failure(1009, "frame larger than 10 bytes")]
@@ -267,7 +271,9 @@ _streams = st.lists(_frames, max_size=12).map(lambda fs: b"".join(b"".join(f) fo
 
 @settings(max_examples=300, deadline=None)
 @given(data=_streams, cut_points=st.lists(st.integers(min_value=0, max_value=5000), max_size=20))
-def test_any_split_into_recv_chunks_yields_the_same_items(data: bytes, cut_points: list[int]) -> None:
+def test_any_split_into_recv_chunks_yields_the_same_items(
+    data: bytes, cut_points: list[int]
+) -> None:
     whole = FrameParser().feed(data)
     assert not any(isinstance(item, Failure) for item in whole)
     splits = [c % (len(data) + 1) for c in cut_points]

@@ -22,7 +22,8 @@ from .support import record
 
 @pytest.fixture(params=["orjson", "stdlib"], autouse=True)
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setattr(protocol, "_fast_loads", orjson.loads if request.param == "orjson" else None)
+    fast = orjson.loads if request.param == "orjson" else None
+    monkeypatch.setattr(protocol, "_fast_loads", fast)
     yield request.param
 
 
@@ -53,7 +54,8 @@ def test_orjson_is_used_when_installed(backend: str, monkeypatch: pytest.MonkeyP
     if backend == "orjson":
         monkeypatch.setattr(protocol, "_fast_loads", spy)
     assert decode_frame('{"event":"e","data":"{\\"a\\":1}"}') == Event("e", None, {"a": 1})
-    assert calls == (['{"event":"e","data":"{\\"a\\":1}"}', '{"a":1}'] if backend == "orjson" else [])
+    expected = ['{"event":"e","data":"{\\"a\\":1}"}', '{"a":1}']
+    assert calls == (expected if backend == "orjson" else [])
 
 
 # ---- the same values ------------------------------------------------------------------------
@@ -116,7 +118,9 @@ json_values = st.recursive(
 
 @settings(max_examples=300, deadline=None)
 @given(value=json_values, ensure_ascii=st.booleans())
-def test_any_json_value_decodes_as_with_the_standard_library(value: Any, ensure_ascii: bool) -> None:
+def test_any_json_value_decodes_as_with_the_standard_library(
+    value: Any, ensure_ascii: bool
+) -> None:
     text = json.dumps(value, ensure_ascii=ensure_ascii)
     assert outcome(loads, text) == outcome(json.loads, text)
     frame = json.dumps({"event": "e", "channel": "c", "data": text}, ensure_ascii=ensure_ascii)
@@ -151,7 +155,9 @@ def test_deeply_nested_frame_is_a_protocol_error(frame: str) -> None:
     assert caught.value.frame == frame
 
 
-def test_deeply_nested_data_keeps_the_connection_and_the_next_event_arrives(make_pusher, server) -> None:
+def test_deeply_nested_data_keeps_the_connection_and_the_next_event_arrives(
+    make_pusher, server
+) -> None:
     pusher = make_pusher(secret="secret")
     server.handshake()
     errors = record(pusher.errors)
