@@ -15,6 +15,7 @@ import socket
 import ssl
 import struct
 import threading
+from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -160,6 +161,9 @@ class WebSocketTransport:
         if self._closed.is_set():
             return
         self._closed.set()
+        # Drop the frames of the last recv not yet delivered (the reader iterates the same
+        # iterator), so that the listener hears nothing more even when this runs inside it.
+        deque(self._batch, maxlen=0)
         try:
             if self._ws.connected:
                 self._ws.send_close(code)

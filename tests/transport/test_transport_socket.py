@@ -196,6 +196,26 @@ def test_listener_hears_nothing_after_close(connect) -> None:
     assert close_code(peer.read_until(CLOSE)) == 1000
 
 
+def test_close_inside_the_listener_stops_delivery_of_frames_already_read(server) -> None:
+    transport = WebSocketTransport()
+    listener = Listener()
+    original = listener.on_frame
+
+    def close_on_first(text: str) -> None:
+        original(text)
+        transport.close()
+
+    listener.on_frame = close_on_first  # type: ignore[method-assign]
+    transport.open(server.url, listener)
+    peer = server.accept()
+    listener.wait(lambda log: ("open",) in log)
+    peer.write(text_frame("one") + text_frame("two") + text_frame("three"))
+    transport.join(5)
+    assert not transport.alive
+    assert listener.frames() == ["one"]
+    assert listener.closed() is None
+
+
 def test_has_pending_input_tells_a_busy_reader_from_a_silent_server(connect) -> None:
     transport, listener, peer = connect()
     assert not transport.has_pending_input()
