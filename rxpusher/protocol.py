@@ -4,6 +4,7 @@
 import enum
 import json
 import re
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .exceptions import ProtocolError
@@ -51,8 +52,24 @@ class Event(NamedTuple):
 
 _scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
+_fast_loads: Callable[[str], Any] | None
+"""orjson's ``loads`` when orjson is installed (``pip install rxpusher[fast]``), else None.
+:func:`loads` reads it at each call, so tests switch backends by replacing it."""
+try:
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - depends on the environment
+    _fast_loads = None
 
-def loads(text: str) -> Any:
+# orjson is exact for integers in [-2**63, 2**64 - 1] and makes floats of the others, which
+# all have 20 digits or more, or a minus sign and 19 or more. Digits, "-", and the characters of
+# escapes that may spell them ("\\u0031", "\\u002d") become "0", everything else " ": where
+# no run of 20 "0"s exists, no number loses precision, in the text or in a JSON string inside
+# it decoded once more.
+_DIGIT_MAP = bytes(0x30 if chr(i) in "0123456789-\\udD" else 0x20 for i in range(256))
+_LONG_DIGIT_RUN = b"0" * 20
+
+
+def _std_loads(text: str) -> Any:
     """``json.loads`` for text that is usually compact JSON, without its per-call set-up.
 
     Anything unusual (leading or trailing whitespace, invalid JSON) falls back to
@@ -66,8 +83,42 @@ def loads(text: str) -> Any:
     return value
 
 
+def _fits_orjson(text: str) -> bool:
+    """True when orjson gives the standard library's value for ``text`` and for every JSON
+    string inside it decoded once more: no integer beyond orjson's 64 bits (which it would
+    turn into a float), escaped or not."""
+    return text.encode("utf-8", "surrogatepass").translate(_DIGIT_MAP).find(_LONG_DIGIT_RUN) < 0
+
+
+def _loads(text: str, fast: Callable[[str], Any] | None) -> Any:
+    """Decode with ``fast`` (orjson) when given, with the standard library when orjson
+    rejects the text, so that values and errors are the standard library's."""
+    if fast is not None:
+        try:
+            return fast(text)
+        except ValueError:
+            pass
+    return _std_loads(text)
+
+
+def loads(text: str) -> Any:
+    """Decode JSON ``text`` exactly as ``json.loads`` does, with orjson when it is installed.
+
+    orjson is used only where its result is the standard library's. Text that may hold an
+    integer outside [-2**63, 2**64 - 1] (which orjson turns into a float: a run of 20
+    digits, counting a minus sign) goes to the standard library, and so does text orjson
+    rejects (``NaN``, ``Infinity``, numbers that overflow a double, lone surrogates, invalid
+    JSON), so values and errors are the standard library's. One difference remains: orjson decodes arrays and objects nested up to 1,024
+    levels, while the standard library raises ``RecursionError`` near Python's recursion
+    limit (1,000 by default, less the caller's stack depth)."""
+    fast = _fast_loads
+    return _loads(text, fast if fast is not None and _fits_orjson(text) else None)
+
+
 def decode_data(raw: Any) -> Any:
-    """The payload as a JSON value when it is a JSON string, else unchanged."""
+    """The payload as a JSON value when it is a JSON string, else unchanged.
+
+    Raises ``RecursionError`` for a payload nested too deeply to decode."""
     if isinstance(raw, str):
         try:
             return loads(raw)
@@ -76,25 +127,68 @@ def decode_data(raw: Any) -> Any:
     return raw
 
 
+_new_event = tuple.__new__
+
+
 def decode_frame(frame: str) -> Event:
-    """Decode one text frame; raise :class:`ProtocolError` when it is not a Pusher message."""
-    try:
-        message = loads(frame)
-    except ValueError as exc:
-        raise ProtocolError(f"frame is not JSON: {exc}", frame) from exc
-    if not isinstance(message, dict):
-        raise ProtocolError("frame is not a JSON object", frame)
-    name = message.get("event")
-    if not isinstance(name, str):
-        raise ProtocolError("frame has no event name", frame)
+    """Decode one text frame; raise :class:`ProtocolError` when it is not a Pusher message
+    (including a frame, or a payload, nested too deeply to decode)."""
+    fast = _fast_loads
+    if fast is not None and (
+        frame.encode("utf-8", "surrogatepass").translate(_DIGIT_MAP).find(_LONG_DIGIT_RUN) >= 0
+    ):
+        fast = None  # the check covers the payload string inside the frame too
+    message: Any = None
+    if fast is not None:
+        # orjson's straight path for the usual frame; anything else takes the general one.
+        try:
+            message = fast(frame)
+            data = message["data"]
+            if data.__class__ is str:
+                data = fast(data)
+            name = message["event"]
+        except (ValueError, LookupError, TypeError):
+            message = None
+        else:
+            if name.__class__ is not str:
+                message = None
+    if message is None:
+        message, name, data = _decode_message(frame, fast)
     channel = message.get("channel")
     user_id = message.get("user_id")
-    return Event(
-        name,
-        channel if isinstance(channel, str) else None,
-        decode_data(message.get("data")),
-        None if user_id is None else str(user_id),
+    return _new_event(
+        Event,
+        (
+            name,
+            channel if channel.__class__ is str else None,
+            data,
+            None if user_id is None else str(user_id),
+        ),
     )
+
+
+def _decode_message(
+    frame: str, fast: Callable[[str], Any] | None
+) -> tuple[dict[str, Any], str, Any]:
+    """The general path of :func:`decode_frame`: the message, its event name and its data."""
+    try:
+        message = _loads(frame, fast)
+        if message.__class__ is not dict:
+            raise ProtocolError("frame is not a JSON object", frame)
+        data = message.get("data")
+        if data.__class__ is str:
+            try:
+                data = _loads(data, fast)
+            except ValueError:
+                pass
+    except ValueError as exc:
+        raise ProtocolError(f"frame is not JSON: {exc}", frame) from exc
+    except RecursionError as exc:
+        raise ProtocolError("frame is nested too deeply to decode", frame) from exc
+    name = message.get("event")
+    if name.__class__ is not str:
+        raise ProtocolError("frame has no event name", frame)
+    return message, name, data
 
 
 def encode_frame(event: str, data: Any, channel: str | None = None) -> str:
