@@ -20,7 +20,8 @@ from ._session import Session
 from ._states import ConnectionState, Health
 from .channels import Channel
 from .exceptions import PusherError
-from .options import DEFAULT_MAX_MESSAGE_SIZE, BatchAuthorizer, ChannelAuthorizer, Options, UserAuthorizer
+from ._internal.wsframes import DEFAULT_MAX_MESSAGE_SIZE
+from .options import BatchAuthorizer, ChannelAuthorizer, Options, UserAuthorizer
 from .protocol import Event
 from .retry import Backoff
 from .router import ANY_EVENT, GLOBAL

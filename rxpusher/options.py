@@ -12,6 +12,7 @@ from typing import Any
 from reactivex import abc
 
 from ._internal.handoff import DEFAULT_MAXSIZE, OVERFLOW_POLICIES, Overflow
+from ._internal.wsframes import DEFAULT_MAX_MESSAGE_SIZE
 from ._version import __version__
 from .protocol import PROTOCOL_VERSION
 from .retry import Backoff
@@ -21,8 +22,6 @@ BatchAuthorizer = Callable[[str, list[str]], Mapping[str, Mapping[str, Any]]]
 UserAuthorizer = Callable[[str], Mapping[str, Any]]
 
 CLIENT_NAME = "python-rxpusher"
-DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
-"""The largest message accepted from the server, in bytes (16 MiB)."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -119,7 +119,7 @@ class WebSocketTransport:
             sslopt = {"context": options.ssl_context}
         elif options.ca_bundle:
             sslopt["ca_certs"] = options.ca_bundle
-        max_message_size: int = getattr(options, "max_message_size", DEFAULT_MAX_MESSAGE_SIZE)
+        max_message_size = options.max_message_size
         return cls(
             options.connect_timeout, sslopt, proxy_options(options.proxy), max_message_size
         )

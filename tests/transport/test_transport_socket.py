@@ -266,12 +266,13 @@ def test_has_pending_input_counts_a_partial_frame() -> None:
     assert transport.has_pending_input()
 
 
-def test_from_options_reads_max_message_size_with_a_default() -> None:
-    options = SimpleNamespace(ssl_context=None, ca_bundle=None, connect_timeout=3.0, proxy=None)
-    make: Any = WebSocketTransport.from_options  # options without max_message_size, as today
-    assert make(options)._parser._max == DEFAULT_MAX_MESSAGE_SIZE  # noqa: SLF001
-    options.max_message_size = 4096
-    assert make(options)._parser._max == 4096  # noqa: SLF001
+def test_from_options_applies_the_clients_max_message_size() -> None:
+    from rxpusher.options import Options
+
+    default = WebSocketTransport.from_options(Options.from_kwargs("k", {}))
+    assert default._parser._max == DEFAULT_MAX_MESSAGE_SIZE  # noqa: SLF001
+    small = WebSocketTransport.from_options(Options.from_kwargs("k", {"max_message_size": 4096}))
+    assert small._parser._max == 4096  # noqa: SLF001
 
 
 # ---- TLS -----------------------------------------------------------------------------------
