@@ -18,6 +18,7 @@ from .exceptions import (
     AuthenticationError,
     BufferOverflowError,
     ClosedError,
+    ConnectAttemptError,
     ConnectionRefused,
     DecryptionError,
     EmptySequenceError,
@@ -26,6 +27,7 @@ from .exceptions import (
     ProtocolError,
     PusherError,
     ServerError,
+    ServerRefusedError,
     SubscriptionError,
 )
 from .presence import Member, Members
@@ -50,7 +52,9 @@ __all__ = [
     "ClosedError",
     "InternalError",
     "SubscriptionError",
+    "ServerRefusedError",
     "ConnectionRefused",
+    "ConnectAttemptError",
     "ProtocolError",
     "ObserverError",
     "ServerError",

@@ -2,7 +2,25 @@
 
 Every exception the library produces derives from :class:`PusherError`. Failures
 reported on ``errors`` that wrap another exception (an observer that raised, an
-auth call that failed) carry that exception as ``__cause__``.
+auth call that failed) carry that exception as ``__cause__``. Where each one goes:
+
+=========================  ===============================================================
+exception                  where it reaches you
+=========================  ===============================================================
+ServerRefusedError         ``errors``; then ``on_error`` of every channel stream and every
+                           ``pusher.events(...)`` stream; raised by ``wait_*``
+ConnectAttemptError        ``errors`` (one per failed attempt, rate-limited)
+SubscriptionError          ``errors``; ``on_error`` of that channel's streams; raised by
+                           ``wait_subscribed``
+AuthenticationError        ``errors`` (sign-in failed)
+ProtocolError              ``errors`` (a frame that is not a usable Pusher message)
+ServerError                ``errors`` (the server sent ``pusher:error``)
+DecryptionError            ``errors`` (an encrypted event dropped)
+ObserverError              ``errors`` (your observer or callback raised)
+InternalError              ``errors`` (rxpusher itself failed: please report it)
+BufferOverflowError        ``on_error`` of a slow observer (``scheduler=``, ``aio``); ``errors``
+ClosedError                raised by calls made after ``close()``
+=========================  ===============================================================
 """
 
 from __future__ import annotations
@@ -11,6 +29,7 @@ __all__ = [
     "AuthenticationError",
     "BufferOverflowError",
     "ClosedError",
+    "ConnectAttemptError",
     "ConnectionRefused",
     "DecryptionError",
     "EmptySequenceError",
@@ -19,6 +38,7 @@ __all__ = [
     "ProtocolError",
     "PusherError",
     "ServerError",
+    "ServerRefusedError",
     "SubscriptionError",
 ]
 
@@ -48,17 +68,41 @@ class ProtocolError(PusherError):
         self.frame = frame
 
 
-class ConnectionRefused(PusherError):
-    """The server closed the connection with a code that forbids reconnecting.
+class ServerRefusedError(PusherError):
+    """The server closed the connection with a code that forbids reconnecting (4001-4099,
+    >= 4300): a wrong app key, a disabled app, over quota. ``code`` and ``reason`` are
+    those of the close frame. The client stays ``disconnected`` until ``connect()``.
 
-    Raised on every channel stream and every ``events(...)`` stream for close codes
-    4001-4099 and >= 4300. ``code`` and ``reason`` are those of the close frame.
+    Also importable as ``ConnectionRefused`` (its first name). Not to be confused with the
+    builtin ``ConnectionRefusedError`` (nothing listens on the port): that is a
+    :class:`ConnectAttemptError`.
     """
 
     def __init__(self, code: int, reason: str) -> None:
-        super().__init__(f"connection refused by the server ({code}): {reason or 'no reason given'}")
+        hint = ""
+        if code == 4009:
+            hint = (" (the server requires user authentication: call pusher.signin(), with "
+                    "user_auth_endpoint, user_authorizer or secret + user_data)")
+        super().__init__(
+            f"connection refused by the server ({code}): {reason or 'no reason given'}{hint}")
         self.code = code
         self.reason = reason
+
+
+ConnectionRefused = ServerRefusedError
+
+
+class ConnectAttemptError(PusherError):
+    """A connection attempt failed before the Pusher handshake completed; the client backs
+    off and tries again. ``cause`` says why: ``"refused"`` (nothing listens), ``"dns"``,
+    ``"tls"`` (certificate verification or handshake), ``"timeout"`` (``connect_timeout``
+    for the upgrade and the handshake together), ``"handshake"`` (the server's answer was
+    not a usable ``pusher:connection_established``) or ``"network"``. ``url`` is where."""
+
+    def __init__(self, url: str, cause: str, message: str) -> None:
+        super().__init__(f"cannot connect to {url} ({cause}): {message}")
+        self.url = url
+        self.cause = cause
 
 
 class SubscriptionError(PusherError):
@@ -112,8 +156,9 @@ class ServerError(PusherError):
 
 
 class BufferOverflowError(PusherError):
-    """The consumer of an ``rxpusher.aio.aiter`` iterator fell ``maxsize`` items behind the
-    producer and the overflow policy is ``"error"``.
+    """A consumer fell ``maxsize`` items behind its producer and the overflow policy is
+    ``"error"``: an ``rxpusher.aio.iterate`` iterator, or an observer of a client created
+    with ``scheduler=``.
 
     Raised by the iterator after the items already buffered; the subscription has been
     released by then. ``maxsize`` is the bound that was exceeded.
@@ -121,7 +166,7 @@ class BufferOverflowError(PusherError):
 
     def __init__(self, maxsize: int) -> None:
         super().__init__(
-            f"the asyncio consumer fell {maxsize} items behind its observable "
+            f"the consumer fell {maxsize} items behind its observable "
             "(raise maxsize, consume faster, or pick overflow='drop_oldest'/'drop_newest')"
         )
         self.maxsize = maxsize
