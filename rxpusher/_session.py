@@ -36,6 +36,7 @@ from .auth import Authorization, Authorizer, UserAuthorization, Workers, shorten
 from .exceptions import (
     AuthenticationError,
     ClosedError,
+    ConnectAttemptError,
     ConnectionRefused,
     InternalError,
     ObserverError,
@@ -186,6 +187,10 @@ class Session:
         self._liveness = SerialDisposable()
         self._retry = SerialDisposable()
         self._unavailable = SerialDisposable()
+        self._attempt_deadline = SerialDisposable()
+        self._warnings = _WarningLimiter(self._clock)
+        self._attempt_failures = 0  # failed attempts not reported yet (rate limit)
+        self._attempt_reported_at: float | None = None
 
         # the connection
         self._transport_factory: Callable[[], Transport] = options.transport or (
@@ -199,7 +204,8 @@ class Session:
         self._attempt = 0
         self._failures = 0
         self._use_tls = options.use_tls
-        self._host_index = 0
+        hosts = len(options.hosts)
+        self._host_index = options.reconnect.rng.randrange(hosts) if hosts > 1 else 0
         self._wanted = False
         self._stopped_by: PusherError | None = None  # the refusal or give-up that ended it
         self._last_activity = self._clock()
@@ -262,7 +268,7 @@ class Session:
 
     def _post_error(self, error: PusherError) -> None:
         """Put ``error`` on ``errors`` (lock held or not; delivered by the lane)."""
-        log.warning("%s", shorten(str(error), 500))
+        self._warnings.warn(error)
         self._lane.post(self._emit_error, error)
 
     def report(self, error: PusherError) -> None:
@@ -945,7 +951,14 @@ class Session:
         self._replaying = bool(getattr(transport, "is_replay", False))
         url = self.url
         log.info("connecting to %s", url)
-        transport.open(url, _Listener(self, self._attempt))
+        attempt = self._attempt
+
+        def expire(scheduler: abc.SchedulerBase, state: Any = None) -> None:
+            self._attempt_expired(attempt)
+
+        self._attempt_deadline.disposable = self._scheduler.schedule_relative(
+            self.options.connect_timeout, expire)
+        transport.open(url, _Listener(self, attempt))
 
     def _drop_transport(self, code: int) -> None:
         transport, self._transport = self._transport, None
@@ -973,7 +986,7 @@ class Session:
         self._flush()
 
     def _cancel_timers(self) -> None:
-        for timer in (self._liveness, self._retry, self._unavailable):
+        for timer in (self._liveness, self._retry, self._unavailable, self._attempt_deadline):
             timer.disposable = Disposable()
 
     # ---- transport reports ----------------------------------------------------------------------
@@ -999,7 +1012,8 @@ class Session:
     def _handle_frame(self, attempt: int, text: str) -> None:
         if attempt != self._attempt:
             return
-        log.debug("recv %s", text)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("recv %s", protocol.redacted(text))
         for recording in self._recordings:
             recording.write(text, self._last_frame_at)
         for sink in self._frames.sinks:
@@ -1063,11 +1077,19 @@ class Session:
         data = event.data
         socket_id = data.get("socket_id") if isinstance(data, dict) else None
         if not isinstance(socket_id, str) or not socket_id:
-            raise ProtocolError(f"handshake without a socket id: {shorten(data)}", frame)
+            with self._lock:
+                if attempt == self._attempt and self.state is not C.CONNECTED:
+                    self._abandon_attempt(
+                        "handshake", f"handshake without a usable socket id: {shorten(data)}")
+            self._flush()
+            return
         server_timeout = data.get("activity_timeout")
         with self._lock:
             if attempt != self._attempt:
                 return
+            self._attempt_deadline.disposable = Disposable()
+            self._attempt_failures = 0
+            self._attempt_reported_at = None
             self.socket_id = socket_id
             self.activity_timeout = self.options.activity_timeout
             if isinstance(server_timeout, (int, float)) and not isinstance(server_timeout, bool) \
@@ -1380,8 +1402,14 @@ class Session:
     def _connection_lost(self, code: int | None, reason: str) -> None:
         log.info("connection closed (%s) %s", code, shorten(reason))
         was_connected = self.state is C.CONNECTED
-        if not was_connected and len(self.options.hosts) > 1:
-            self._host_index += 1  # fail over to the next host
+        self._attempt_deadline.disposable = Disposable()
+        if len(self.options.hosts) > 1:
+            self._host_index += 1  # the next host: at once when an established one dropped
+        if code in (1002, 1007, 1009):
+            self._post_error(ProtocolError(
+                f"connection closed with {code}: {shorten(reason) or 'protocol violation'}", ""))
+        elif not was_connected and self._wanted and not self._closed and code is None:
+            self._report_attempt_failure(reason)
         self.socket_id = None
         self._liveness.disposable = Disposable()
         self._connection_lost_for_channels(was_connected)
@@ -1415,10 +1443,47 @@ class Session:
                 return
             delay = policy.delay(self._failures)
             self._failures += 1
+            if was_connected and len(self.options.hosts) > 1:
+                delay = 0.0  # another host: no reason to wait
         if self.state not in (C.CONNECTING, C.UNAVAILABLE):
             self._enter_connecting()
         log.info("reconnecting in %.3f s", delay)
         self._retry.disposable = self._scheduler.schedule_relative(delay, self._retry_now)
+
+    def _attempt_expired(self, attempt: int) -> None:
+        """``connect_timeout`` passed without a handshake: one deadline for the whole attempt
+        (TCP, TLS, the upgrade and ``pusher:connection_established``)."""
+        with self._lock:
+            if attempt == self._attempt and self._transport is not None \
+                    and self.state is not C.CONNECTED:
+                self._abandon_attempt(
+                    "timeout", f"no handshake within connect_timeout ({self.options.connect_timeout} s)")
+        self._flush()
+
+    def _abandon_attempt(self, cause: str, message: str) -> None:
+        """Give up the attempt under way (lock held); the backoff decides the next one."""
+        url = self.url
+        self._drop_transport(1000)
+        self._attempt_failures += 1
+        self._report_attempt(ConnectAttemptError(url, cause, message))
+        self._connection_lost(1006, message)  # 1006: no close frame, not reported again
+
+    def _report_attempt_failure(self, reason: str) -> None:
+        self._attempt_failures += 1
+        self._report_attempt(ConnectAttemptError(self.url, _attempt_cause(reason), shorten(reason)))
+
+    def _report_attempt(self, error: ConnectAttemptError) -> None:
+        """Report a failed attempt: the first at once, then at most one every 30 s, saying
+        how many failed in between, so that a long outage does not flood ``errors``."""
+        now = self._clock()
+        if self._attempt_reported_at is not None and now - self._attempt_reported_at < 30.0:
+            return
+        if self._attempt_failures > 1:
+            error.args = (f"{error.args[0]} ({self._attempt_failures} failed attempts since "
+                          "the last report)",)
+        self._attempt_reported_at = now
+        self._attempt_failures = 0
+        self._post_error(error)
 
     def _refuse(self, error: ConnectionRefused) -> None:
         """Error every channel stream and every global ``events`` stream."""
@@ -1524,3 +1589,41 @@ class _Recording:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _attempt_cause(reason: str) -> str:
+    """What a failed attempt's reason text says went wrong."""
+    text = reason.lower()
+    if "refused" in text:
+        return "refused"
+    if "ssl" in text or "certificate" in text or "tls" in text:
+        return "tls"
+    if "gaierror" in text or "name or service" in text or "nodename" in text \
+            or "name resolution" in text:
+        return "dns"
+    if "timed out" in text or "timeout" in text:
+        return "timeout"
+    if "handshake" in text or "status" in text:
+        return "handshake"
+    return "network"
+
+
+class _WarningLimiter:
+    """Logs problems as warnings, at most 5 of one kind per minute, then a count."""
+
+    __slots__ = ("_clock", "_seen")
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._seen: dict[type, list[float]] = {}  # kind -> [window start, count]
+
+    def warn(self, error: BaseException) -> None:
+        now = self._clock()
+        window = self._seen.get(type(error))
+        if window is None or now - window[0] >= 60.0:
+            if window is not None and window[1] > 5:
+                log.warning("%d more %s in the last minute", window[1] - 5, type(error).__name__)
+            window = self._seen[type(error)] = [now, 0]
+        window[1] += 1
+        if window[1] <= 5:
+            log.warning("%s", shorten(str(error), 500))

@@ -283,3 +283,37 @@ def validate_channel_name(name: object) -> str:
     if name in _PREFIXES:
         raise ValueError(f"channel name {name!r} is only a prefix")
     return name
+
+
+_SECRET_KEYS = frozenset({"auth", "channel_data", "user_data", "user_info", "hash", "shared_secret"})
+_SECRET_MARKERS = ('"auth"', "channel_data", "user_data", "user_info", '"hash"', "shared_secret",
+                   '\\"auth\\"', '\\"hash\\"')
+
+
+def redacted(frame: str) -> str:
+    """``frame`` for a log line: auth signatures, channel and user data, presence member
+    info and keys replaced by ``"<redacted>"`` (also inside a JSON-encoded ``data`` string)."""
+    if not any(marker in frame for marker in _SECRET_MARKERS):
+        return frame
+    try:
+        message = json.loads(frame)
+    except (ValueError, RecursionError):
+        return "<unparsable frame redacted>"
+    return json.dumps(_redact(message), separators=(",", ":"))
+
+
+def _redact(value: Any, depth: int = 0) -> Any:
+    if depth > 20:
+        return "<redacted>"
+    if isinstance(value, dict):
+        return {k: "<redacted>" if k in _SECRET_KEYS else _redact(v, depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, depth + 1) for v in value]
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            inner = json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+        return json.dumps(_redact(inner, depth + 1), separators=(",", ":"))
+    return value

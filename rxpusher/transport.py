@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import websocket
 
+from .protocol import redacted
 from ._internal.wsframes import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Close,
@@ -55,10 +56,10 @@ class TransportListener(Protocol):
         """The WebSocket handshake completed."""
 
     def on_frame(self, text: str) -> None:
-        """A text frame arrived."""
+        """A text frame arrived (this is also its activity)."""
 
     def on_activity(self) -> None:
-        """A frame arrived (called for every frame, data or control, before it is handled)."""
+        """A frame other than a text frame arrived: ping, pong, close, fragment, binary."""
 
     def on_close(self, code: int | None, reason: str) -> None:
         """The socket closed or could not open; ``code`` is None without a close frame."""
@@ -154,7 +155,8 @@ class WebSocketTransport:
         self._thread.start()
 
     def send(self, text: str) -> None:
-        log.debug("send %s", text)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("send %s", redacted(text))
         self._ws.send(text)
 
     def close(self, code: int = 1000) -> None:
@@ -230,8 +232,7 @@ class WebSocketTransport:
             self._batch = batch = iter(feed(data))
             for item in batch:
                 if item.__class__ is str:
-                    on_activity()
-                    on_frame(item)
+                    on_frame(item)  # counts as activity too
                 elif isinstance(item, Ping):
                     on_activity()
                     self._ws.pong(item.payload)

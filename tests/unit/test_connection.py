@@ -260,7 +260,7 @@ def test_no_ping_while_disconnected(pusher, server, sched) -> None:
 # ---- unavailable ----------------------------------------------------------------------------
 
 def test_unavailable_after_unavailable_timeout_in_connecting(make_pusher, server, sched) -> None:
-    p = make_pusher(unavailable_timeout=10)
+    p = make_pusher(unavailable_timeout=10, connect_timeout=60)
     states = record(p.state)
     sched.advance_by(9.9)
     assert p.connection_state == "connecting"
@@ -473,7 +473,7 @@ def test_jittered_backoff_waits_between_half_and_full_delay(make_pusher, server,
 
 
 def test_never_gives_up_by_default(make_pusher, server, sched) -> None:
-    p = make_pusher()
+    p = make_pusher(connect_timeout=1000)  # only the drops fail the attempts
     for _ in range(50):
         server.current.drop(None)
         sched.advance_by(30)
@@ -520,7 +520,7 @@ def test_state_is_disconnected_after_close(pusher) -> None:
 
 
 def test_backoff_after_a_pong_timeout_starts_from_initial(make_pusher, server, sched) -> None:
-    make_pusher(pong_timeout=10)
+    make_pusher(pong_timeout=10, connect_timeout=1000)
     for _ in range(3):  # three failed attempts first: the next delay would be 8 s
         server.current.drop(None)
         sched.advance_by(30)

@@ -19,26 +19,89 @@ def test_reconnect_drops_the_socket_and_connects_again_at_once(make_pusher, serv
     assert server.current.sent[-1] == {"event": "pusher:subscribe", "data": {"channel": "news"}}
 
 
+def _host(url: str) -> str:
+    return url.split("://", 1)[1].split("/", 1)[0]
+
+
 def test_hosts_are_tried_in_turn_when_attempts_fail(make_pusher, server, sched) -> None:
-    pusher = make_pusher(host=["a.example", "b.example"], use_tls=False)
+    pusher = make_pusher(host=["a.example", "b.example:6001"], use_tls=False)
     states = record(pusher.state)
-    assert server.current.url.startswith("ws://a.example:80/app/key")
+    seen = [_host(server.current.url)]
     server.current.drop(None, "refused")
     sched.advance_by(1)
-    assert server.current.url.startswith("ws://b.example:80/app/key")
+    seen.append(_host(server.current.url))
     server.current.drop(None, "refused")
     sched.advance_by(2)
-    assert server.current.url.startswith("ws://a.example:80/")
+    seen.append(_host(server.current.url))
+    assert seen[0] != seen[1] and seen[2] == seen[0]
+    assert set(seen) == {"a.example:80", "b.example:6001"}  # each entry with its own port
     server.handshake()
     assert states.items[-1] == "connected"
 
 
-def test_an_established_connection_that_drops_stays_on_its_host(make_pusher, server, sched) -> None:
-    make_pusher(host=["a.example", "b.example"], use_tls=False)
+def test_an_established_connection_that_drops_moves_to_the_next_host_at_once(
+        make_pusher, server, sched) -> None:
+    make_pusher(host=["a.example", "b.example", "c.example"], use_tls=False)
     server.handshake()
+    first = _host(server.current.url)
     server.current.drop(1006)
+    sched.advance_by(0.001)
+    assert server.attempts == 2  # no backoff step on the dead host
+    assert _host(server.current.url) != first
+
+
+def test_clients_start_at_random_positions_of_the_host_list(make_pusher, server) -> None:
+    hosts = ["a.example", "b.example", "c.example"]
+    starts = set()
+    for _ in range(30):
+        make_pusher(host=hosts, use_tls=False)
+        starts.add(_host(server.current.url))
+    assert len(starts) == 3  # a fleet spreads over the nodes (all 30 on one: 3 * (1/3)^30)
+
+
+def test_failed_attempts_are_reported_with_their_cause_and_rate_limited(
+        make_pusher, server, sched) -> None:
+    from rxpusher import ConnectAttemptError
+
+    p = make_pusher(reconnect=__import__("rxpusher").Backoff(initial=1, maximum=1, jitter=False))
+    errors = record(p.errors)
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    for _ in range(40):  # a 40 s outage, one attempt a second
+        sched.advance_by(1)
+        server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    reports = [e for e in errors.items if isinstance(e, ConnectAttemptError)]
+    assert [e.cause for e in reports] == ["refused", "refused"]
+    assert "failed attempts since the last report" in str(reports[1])
+
+
+def test_a_handshake_that_never_comes_is_abandoned_after_connect_timeout(
+        make_pusher, server, sched) -> None:
+    from rxpusher import ConnectAttemptError
+
+    p = make_pusher(connect_timeout=5)
+    errors = record(p.errors)
+    sched.advance_by(5)
+    assert server.transports[0].closed_with == 1000
+    assert [e.cause for e in errors.items if isinstance(e, ConnectAttemptError)] == ["timeout"]
+    sched.advance_by(1)  # the backoff, then the next attempt
+    assert server.attempts == 2
+    server.handshake()
+    assert p.connection_state == "connected"
+
+
+def test_a_handshake_without_a_usable_socket_id_is_abandoned(make_pusher, server, sched) -> None:
+    import json
+
+    from rxpusher import ConnectAttemptError
+
+    p = make_pusher()
+    errors = record(p.errors)
+    server.current.receive(json.dumps({"event": "pusher:connection_established",
+                                       "data": json.dumps({"socket_id": 5})}))
+    assert server.transports[0].closed_with == 1000
+    assert [e.cause for e in errors.items if isinstance(e, ConnectAttemptError)] == ["handshake"]
     sched.advance_by(1)
-    assert server.current.url.startswith("ws://a.example:80/")
+    assert server.attempts == 2 and p.connection_state == "connecting"
 
 
 def test_a_slow_observer_is_not_taken_for_a_dead_server(make_pusher, server, sched) -> None:
