@@ -22,6 +22,7 @@ BatchAuthorizer = Callable[[str, list[str]], Mapping[str, Mapping[str, Any]]]
 UserAuthorizer = Callable[[str], Mapping[str, Any]]
 
 CLIENT_NAME = "python-rxpusher"
+_SECRET_OPTIONS = frozenset({"secret", "encryption_master_key", "channel_data", "user_data"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +70,20 @@ class Options:
     transport: Callable[[], Any] | None = None
     timer_scheduler: abc.SchedulerBase | None = None
 
+    def __repr__(self) -> str:
+        shown = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None or value == field.default:
+                continue
+            if field.name in _SECRET_OPTIONS:
+                value = "***"
+            elif field.name == "auth" and isinstance(value, Mapping):
+                value = {k: "***" if k in ("password", "headers", "params") else v
+                         for k, v in value.items()}
+            shown.append(f"{field.name}={value!r}")
+        return f"Options({', '.join(shown)})"
+
     @classmethod
     def from_kwargs(cls, key: Any, kwargs: dict[str, Any]) -> Options:
         """Validate the constructor arguments; ``ValueError``/``TypeError`` name the culprit."""
@@ -112,6 +127,8 @@ class Options:
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"{name} must be a str, got {getattr(self, name)!r}")
         if self.host is not None:
+            if not isinstance(self.host, (str, tuple)):
+                raise TypeError(f"host must be a host name or a list of them, got {self.host!r}")
             hosts = (self.host,) if isinstance(self.host, str) else self.host
             for host in hosts:
                 if not isinstance(host, str) or not host.strip():

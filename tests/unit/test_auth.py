@@ -321,3 +321,126 @@ def test_authorization_outcome_for_an_old_socket_is_dropped(make_pusher, server,
     release.set()
     p.close()  # waits for the worker
     assert [f["auth"] for f in subscribe_frames(server, "private-c")] == ["key:2.2"]
+
+
+# ---- hostile or unlucky endpoints -----------------------------------------------------------
+
+class _RawHttp:
+    """A loopback HTTP endpoint whose answer is written by ``respond(socket)``."""
+
+    def __init__(self, respond) -> None:
+        import socket
+
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(8)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/auth"
+        self.requests: list[bytes] = []
+        self._respond = respond
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="test-raw-http")
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                self.requests.append(conn.recv(65536))
+                try:
+                    self._respond(conn)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def test_a_trickling_endpoint_is_bounded_by_auth_timeout_and_close_returns(server) -> None:
+    import time
+
+    import rxpusher
+
+    stop = threading.Event()
+
+    def trickle(conn) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        while not stop.wait(0.2):
+            conn.sendall(b" ")
+
+    endpoint = _RawHttp(trickle)
+    p = rxpusher.Pusher("key", transport=server.transport, auth_endpoint=endpoint.url,
+                        auth_timeout=0.5)
+    try:
+        server.handshake()
+        channel = p.subscribe("private-c")
+        with pytest.raises(SubscriptionError) as info:
+            channel.wait_subscribed(timeout=10)
+        assert info.value.status == 0 and "auth_timeout" in info.value.message
+        started = time.monotonic()
+        p.close()
+        assert time.monotonic() - started < 3  # bounded by auth_timeout, not by the trickle
+    finally:
+        stop.set()
+        endpoint.close()
+        p.close()
+
+
+def test_redirects_are_not_followed_and_credentials_stay_home(make_pusher, server) -> None:
+    def redirect(conn) -> None:
+        conn.sendall(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://evil.example/steal\r\n"
+                     b"Content-Length: 0\r\n\r\n")
+
+    endpoint = _RawHttp(redirect)
+    try:
+        p = make_pusher(auth_endpoint=endpoint.url, auth={"headers": {"Authorization": "Bearer t"}})
+        server.handshake()
+        got = record(p.channel("private-c").events())
+        wait_for(lambda: got.done)
+        assert isinstance(got.error, SubscriptionError) and got.error.status == 307
+        assert len(endpoint.requests) == 1 and server.sent("pusher:subscribe") == []
+    finally:
+        endpoint.close()
+
+
+def test_a_raising_params_callable_fails_that_channel(make_pusher, server, auth_endpoint) -> None:
+    def params() -> dict:
+        raise RuntimeError("token refresh failed")
+
+    p = make_pusher(auth_endpoint=auth_endpoint.url, auth={"params": params})
+    server.handshake()
+    got = record(p.channel("private-c").events())
+    wait_for(lambda: got.done)
+    assert isinstance(got.error, SubscriptionError) and "token refresh failed" in got.error.message
+    assert p.channel("private-c").wait_subscribed is not None
+
+
+def test_a_huge_error_body_is_cut_in_messages_and_logs(make_pusher, server, auth_endpoint,
+                                                      caplog) -> None:
+    auth_endpoint.reply(500, "x" * 10_000_000)
+    p = make_pusher(auth_endpoint=auth_endpoint.url)
+    server.handshake()
+    got = record(p.channel("private-c").events())
+    with caplog.at_level(logging.DEBUG, logger="rxpusher"):
+        wait_for(lambda: got.done, timeout=10)
+    assert got.error.status == 500 and len(str(got.error)) < 400
+    assert max(len(r.getMessage()) for r in caplog.records) < 1000
+
+
+def test_unserializable_channel_data_fails_only_that_channel(make_pusher, server, sched) -> None:
+    import datetime
+
+    p = make_pusher(secret="s", channel_data={"user_id": "1",
+                                              "user_info": {"since": datetime.datetime.now()}})
+    server.handshake()
+    room = record(p.channel("presence-room").events())
+    news = record(p.channel("private-news").events("e"))
+    assert isinstance(room.error, SubscriptionError) and "JSON" in room.error.message
+    server.succeed("private-news")
+    server.current.drop(None)  # the resubscription loop goes on past the failing channel
+    sched.advance_by(1)
+    server.handshake()
+    assert [f["data"]["channel"] for f in server.current.sent
+            if f["event"] == "pusher:subscribe"] == ["private-news"]
+    assert not news.done

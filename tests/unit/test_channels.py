@@ -515,3 +515,10 @@ def test_a_released_handle_is_replaced_by_an_equivalent_one(pusher, server) -> N
     again.events("e").subscribe()
     assert state.items == ["unsubscribed", "pending", "unsubscribed", "pending"]
     assert first_id is not None
+
+
+def test_an_event_with_an_empty_channel_name_reaches_global_streams_once(pusher, server) -> None:
+    got = record(pusher.events("e"))
+    everything = record(pusher.events())
+    server.current.receive('{"event": "e", "channel": "", "data": "1"}')
+    assert got.items == [1] and len(everything.items) == 1

@@ -63,3 +63,15 @@ def test_client_events_from_others_are_delivered(signed, server) -> None:
     ch.events("client-typing").subscribe(got.append)
     server.push("client-typing", {"user": "bob"}, channel="private-chat", user_id="2")
     assert got == [{"user": "bob"}]
+
+
+def test_data_json_cannot_carry_is_a_value_error(make_pusher, server) -> None:
+    import pytest
+
+    p = make_pusher(secret="s")
+    server.handshake()
+    p.subscribe("private-c")
+    server.succeed("private-c")
+    with pytest.raises(ValueError):
+        p.channel("private-c").trigger("client-x", float("nan"))
+    assert server.sent("client-x") == []

@@ -156,3 +156,40 @@ def test_auth_endpoints_must_be_absolute_urls() -> None:
     for option in ("auth_endpoint", "user_auth_endpoint"):
         with pytest.raises(ValueError, match=option):
             rxpusher.Pusher("key", auto_connect=False, **{option: "/pusher/auth"})
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    ({"activity_timeout": float("nan")}, "activity_timeout"),
+    ({"pong_timeout": float("inf")}, "pong_timeout"),
+    ({"ws_port": "abc"}, "ws_port"),
+    ({"ws_port": 70000}, "ws_port"),
+    ({"host": 5}, "host"),
+    ({"host": "node1:99999"}, "host"),
+    ({"secret": 123}, "secret"),
+    ({"scheduler": "x"}, "scheduler"),
+    ({"auth_batch": "yes"}, "auth_batch"),
+    ({"max_message_size": 0}, "max_message_size"),
+])
+def test_bad_option_values_are_rejected_naming_the_option(server, options, named) -> None:
+    with pytest.raises((TypeError, ValueError), match=named):
+        Pusher("key", transport=server.transport, **options)
+    assert server.attempts == 0
+
+
+def test_backoff_rejects_non_finite_values() -> None:
+    with pytest.raises(ValueError, match="initial"):
+        rxpusher.Backoff(initial=float("nan"))
+
+
+def test_a_host_entry_may_carry_its_own_port(make_pusher, server) -> None:
+    make_pusher(host="node1:6001", use_tls=False)
+    assert server.current.url.startswith("ws://node1:6001/app/key?")
+
+
+def test_the_options_repr_hides_secrets() -> None:
+    from rxpusher.options import Options
+
+    text = repr(Options.from_kwargs("key", {
+        "secret": "s3cr3t", "auth": {"username": "u", "password": "pw", "headers": {"X": "tok"}},
+        "channel_data": {"user_id": "1", "user_info": {"email": "a@b"}}}))
+    assert "s3cr3t" not in text and "pw" not in text and "tok" not in text and "a@b" not in text
