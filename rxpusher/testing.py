@@ -19,7 +19,7 @@ from reactivex import Observable, abc
 from .protocol import encode_frame
 from .transport import TransportListener
 
-__all__ = ["Recorder", "ScriptedServer", "ScriptedTransport", "record"]
+__all__ = ["Recorder", "ScriptedServer", "ScriptedTransport", "record", "wait_until"]
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0
@@ -152,6 +152,22 @@ class Recorder(abc.ObserverBase[T], Generic[T]):
     def wait_done(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait for ``on_completed`` or ``on_error``."""
         self.wait(lambda r: r.done, timeout, "completion or error")
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT,
+               interval: float = 0.005, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy (returned); ``AssertionError``
+    after ``timeout`` seconds. For conditions no observer is told about."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
 
 
 def record(observable: Observable[T], name: str = "recorder") -> Recorder[T]:

@@ -202,3 +202,42 @@ class RawWebSocketServer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class SlowLorisServer:
+    """Accepts connections and answers the upgrade one byte every ``interval`` seconds, for
+    ever: a client must give up on its own deadline. ``connections`` counts the attempts."""
+
+    def __init__(self, interval: float = 0.3) -> None:
+        self._listener = socket.create_server((HOST, 0))
+        self.port: int = self._listener.getsockname()[1]
+        self.connections = 0
+        self._interval = interval
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._trickle, args=(sock,), daemon=True).start()
+
+    def _trickle(self, sock: socket.socket) -> None:
+        answer = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" * 1000
+        with sock:
+            try:
+                sock.recv(4096)
+                for byte in answer:
+                    if self._stop.wait(self._interval):
+                        return
+                    sock.sendall(bytes([byte]))
+            except OSError:
+                return
+
+    def close(self) -> None:
+        """Stop listening and trickling."""
+        self._stop.set()
+        self._listener.close()

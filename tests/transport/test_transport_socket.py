@@ -277,19 +277,6 @@ def test_from_options_applies_the_clients_max_message_size() -> None:
 
 # ---- TLS -----------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-         "-days", "2", "-subj", f"/CN={HOST}", "-addext", f"subjectAltName=IP:{HOST}",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
-    return cert, key
-
-
 def test_tls_frames_pings_and_pending_bytes(certificate: tuple[Path, Path]) -> None:
     cert, _ = certificate
     with RawWebSocketServer(tls=certificate) as server:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from rxpusher.testing import Recorder, record
+from rxpusher.testing import Recorder, record, wait_until
 
 __all__ = ["SOCKET_ID", "AuthEndpoint", "Recorder", "record", "rxpusher_threads",
            "unreachable_url", "wait_for"]
@@ -17,15 +17,8 @@ SOCKET_ID = "1234.5678"
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 3.0) -> Any:
-    """Poll ``predicate`` until true (for work done on the client's auth worker threads)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.002)
+    """Poll ``predicate`` until true (for work done on the client's other threads)."""
+    return wait_until(predicate, timeout)
 
 
 def rxpusher_threads() -> list[threading.Thread]:
