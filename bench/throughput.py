@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVERS_DIR = ROOT / "tests" / "servers"
 SOKETI_BIN = SERVERS_DIR / "node_modules" / ".bin" / "soketi"
 KINDS = ("bare", "pysher", "rxpusher")  # the measured subscribers (plus "drain", see below)
-sys.path.insert(0, str(ROOT))  # benchmark this checkout's rxpusher
+sys.path.insert(0, os.environ.get("RXPUSHER_SRC", str(ROOT)))  # this checkout, or RXPUSHER_SRC
 PHASE_TIMEOUT = 40.0  # seconds a subscriber waits for one phase before giving up
 
 
@@ -355,12 +355,19 @@ class Publisher:
 class Child:
     """A subscriber process and its JSON-lines stdout."""
 
+    baseline: str | None = None  # source tree of the "rxpusher-baseline" kind (--baseline)
+
     def __init__(self, kind: str, port: int, sizes: list[int]) -> None:
         self.kind = kind
+        env = dict(os.environ)
+        if kind == "rxpusher-baseline":
+            assert Child.baseline, "--baseline DIR is needed for rxpusher-baseline"
+            env["RXPUSHER_SRC"] = Child.baseline
+            kind = "rxpusher"
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--subscriber", kind,
              "--port", str(port), "--sizes", ",".join(map(str, sizes))],
-            cwd=ROOT, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            cwd=ROOT, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env,
         )
         self._buffer = b""
         self._selector = selectors.DefaultSelector()
@@ -418,6 +425,9 @@ def main() -> int:
                         help="also save a bar chart (PNG) of events/s and median latency")
     parser.add_argument("--kinds", default="drain," + ",".join(KINDS),
                         help="subscribers to measure, in this order (drain: soketi ceiling)")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="source tree of another rxpusher (its rxpusher/ inside DIR), "
+                        "measured as the kind rxpusher-baseline (see bench/before_after.py)")
     parser.add_argument("--subscriber", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--sizes", help=argparse.SUPPRESS)
@@ -427,6 +437,7 @@ def main() -> int:
         return 0
 
     kinds = [k for k in args.kinds.split(",") if k]
+    Child.baseline = args.baseline
     paced_n = int(args.rate * args.seconds)
     started = time.monotonic()
     server = Soketi()
