@@ -318,32 +318,12 @@ class Session:
             self.report_observer(exc)
             self._lane.drain()
 
-    def observe_hub(self, which: str, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
-        """Subscribe to ``frames``, ``messages``, ``errors``, ``state`` or ``watchlist``."""
-        hub: _Hub = getattr(self, "_" + ("state_hub" if which == "state" else which))
-        target, handoff = self.wrap(observer)
-        sink = Sink(target, False, False, GLOBAL, which)
-        with self._lock:
-            if hub.ended:
-                self._post(sink.end, None, self.report_observer)
-            else:
-                hub.sinks = hub.sinks + (sink,)
-                if hub is self._state_hub:
-                    self._post(sink.on_next, self.state)
-        self._flush()
-        disposable = Disposable(lambda: self._leave_hub(hub, sink))
-        if handoff is not None:
-            handoff.subscription.disposable = disposable
-        return disposable
-
-    def _leave_hub(self, hub: _Hub, sink: Sink) -> None:
-        with self._lock:
-            hub.sinks = tuple(s for s in hub.sinks if s is not sink)
-
-    def attach(self, route: Route, key: Hashable, observer: abc.ObserverBase[Any], *,
-               project: bool, terminates: bool = True, counts: bool = True) -> abc.DisposableBase:
-        """Register an observer of a route: a channel's stream (which ``counts`` for the
-        channel's reference count), the global route or the user's route."""
+    def _observe(self, observer: abc.ObserverBase[Any], join: Callable[[Sink], None],
+                 leave: Callable[[Sink], None], *, route: Route = GLOBAL, key: Hashable = None,
+                 project: bool = False, terminates: bool = False) -> abc.DisposableBase:
+        """Register ``observer`` (through the hand-off with ``scheduler=``): ``join(sink)``
+        and, at disposal, ``leave(sink)`` run with the lock held. After ``close()`` the
+        observer completes at once."""
         target, handoff = self.wrap(observer)
         sink = Sink(target, project, terminates, route, key)
         with self._lock:
@@ -351,98 +331,101 @@ class Session:
             if closed:
                 self._post(sink.end, None, self.report_observer)
             else:
-                self.router.add(sink)
-                if isinstance(route, str):
-                    channel = self._channel(route)
-                    channel.observers += 1
-                    if (channel.observers == 1 and not channel.pinned) or channel.state is S.FAILED:
-                        self._subscribe_now(channel)
-                    if key is MEMBERS and channel.roster is not None and channel.roster.ready:
-                        self._post(sink.on_next, channel.roster.snapshot)
+                join(sink)
         self._flush()
         if closed:
             return Disposable()
-        disposable = Disposable(lambda: self._detach(sink))
+
+        def dispose() -> None:
+            with self._lock:
+                leave(sink)
+            self._flush()
+
+        disposable = Disposable(dispose)
         if handoff is not None:
             handoff.subscription.disposable = disposable
         return disposable
 
-    def _detach(self, sink: Sink) -> None:
-        with self._lock:
-            if not self.router.remove(sink):
+    def observe_hub(self, which: str, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
+        """Subscribe to ``frames``, ``messages``, ``errors``, ``state`` or ``watchlist``."""
+        hub: _Hub = getattr(self, "_" + ("state_hub" if which == "state" else which))
+
+        def join(sink: Sink) -> None:
+            hub.sinks = hub.sinks + (sink,)
+            if hub is self._state_hub:
+                self._post(sink.on_next, self.state)
+
+        def leave(sink: Sink) -> None:
+            hub.sinks = tuple(s for s in hub.sinks if s is not sink)
+
+        return self._observe(observer, join, leave)
+
+    def attach(self, route: Route, key: Hashable, observer: abc.ObserverBase[Any], *,
+               project: bool, terminates: bool = True) -> abc.DisposableBase:
+        """Register an observer of a route: a channel's stream (which counts for the
+        channel's reference count), the global route or the user's route."""
+
+        def join(sink: Sink) -> None:
+            self.router.add(sink)
+            if isinstance(route, str):
+                channel = self._channel(route)
+                channel.observers += 1
+                if (channel.observers == 1 and not channel.pinned) or channel.state is S.FAILED:
+                    self._subscribe_now(channel)
+                if key is MEMBERS and channel.roster is not None and channel.roster.ready:
+                    self._post(sink.on_next, channel.roster.snapshot)
+
+        def leave(sink: Sink) -> None:
+            if not self.router.remove(sink) or not isinstance(route, str):
                 return
-            if isinstance(sink.route, str):
-                channel = self._channels.get(sink.route)
-                if channel is not None:
-                    channel.observers -= 1
-                    if not channel.active:
-                        self._deactivate(channel)
-                    self._forget_if_idle(channel)
-        self._flush()
+            channel = self._channels.get(route)
+            if channel is not None:
+                channel.observers -= 1
+                if not channel.active:
+                    self._deactivate(channel)
+                self._forget_if_idle(channel)
+
+        return self._observe(observer, join, leave, route=route, key=key, project=project,
+                             terminates=terminates)
 
     def observe_channel_state(self, name: str, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
         """``channel.state``: the current state now, then every change (does not count)."""
-        target, handoff = self.wrap(observer)
-        sink = Sink(target, False, False, name, "state")
-        with self._lock:
-            closed = self._closed
-            if closed:
-                self._post(sink.end, None, self.report_observer)
-            else:
-                channel = self._channel(name)
-                channel.state_sinks = channel.state_sinks + (sink,)
-                self._post(sink.on_next, channel.state)
-        self._flush()
-        if closed:
-            return Disposable()
-        disposable = Disposable(lambda: self._leave_channel_state(name, sink))
-        if handoff is not None:
-            handoff.subscription.disposable = disposable
-        return disposable
 
-    def _leave_channel_state(self, name: str, sink: Sink) -> None:
-        with self._lock:
+        def join(sink: Sink) -> None:
+            channel = self._channel(name)
+            channel.state_sinks = channel.state_sinks + (sink,)
+            self._post(sink.on_next, channel.state)
+
+        def leave(sink: Sink) -> None:
             channel = self._channels.get(name)
             if channel is not None:
                 channel.state_sinks = tuple(s for s in channel.state_sinks if s is not sink)
                 self._forget_if_idle(channel)
 
+        return self._observe(observer, join, leave)
+
     def observe_interruptions(self, name: str, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
         """``channel.interruptions`` (does not count for reference counting)."""
-        target, handoff = self.wrap(observer)
-        sink = Sink(target, False, False, name, "interruptions")
-        with self._lock:
-            closed = self._closed
-            if closed:
-                self._post(sink.end, None, self.report_observer)
-            else:
-                channel = self._channel(name)
-                channel.interruption_sinks = channel.interruption_sinks + (sink,)
-        self._flush()
-        if closed:
-            return Disposable()
 
-        def leave() -> None:
-            with self._lock:
-                channel = self._channels.get(name)
-                if channel is not None:
-                    channel.interruption_sinks = tuple(
-                        s for s in channel.interruption_sinks if s is not sink)
-                    self._forget_if_idle(channel)
+        def join(sink: Sink) -> None:
+            channel = self._channel(name)
+            channel.interruption_sinks = channel.interruption_sinks + (sink,)
 
-        disposable = Disposable(leave)
-        if handoff is not None:
-            handoff.subscription.disposable = disposable
-        return disposable
+        def leave(sink: Sink) -> None:
+            channel = self._channels.get(name)
+            if channel is not None:
+                channel.interruption_sinks = tuple(
+                    s for s in channel.interruption_sinks if s is not sink)
+                self._forget_if_idle(channel)
+
+        return self._observe(observer, join, leave)
 
     def observe_health(self, interval: float, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
         """``pusher.health(interval)``: a :class:`Health` snapshot every ``interval`` s."""
-        target, handoff = self.wrap(observer)
-        sink = Sink(target, False, False, GLOBAL, "health")
         timer = SerialDisposable()
         frames_then = [self._frames_in]
 
-        def tick(scheduler: abc.SchedulerBase, state: Any = None) -> None:
+        def tick(sink: Sink) -> None:
             with self._lock:
                 if self._closed or sink not in self._health.sinks:
                     return
@@ -459,28 +442,24 @@ class Session:
                 )
                 frames_then[0] = frames
                 self._post(sink.on_next, snapshot)
-                timer.disposable = self._scheduler.schedule_relative(interval, tick)
+                schedule(sink)
             self._flush()
 
-        with self._lock:
-            closed = self._closed
-            if closed:
-                self._post(sink.end, None, self.report_observer)
-            else:
-                self._health.sinks = self._health.sinks + (sink,)
-                timer.disposable = self._scheduler.schedule_relative(interval, tick)
-        self._flush()
-        if closed:
-            return Disposable()
+        def schedule(sink: Sink) -> None:
+            def action(scheduler: abc.SchedulerBase, state: Any = None) -> None:
+                tick(sink)
 
-        def leave() -> None:
+            timer.disposable = self._scheduler.schedule_relative(interval, action)
+
+        def join(sink: Sink) -> None:
+            self._health.sinks = self._health.sinks + (sink,)
+            schedule(sink)
+
+        def leave(sink: Sink) -> None:
             timer.dispose()
-            self._leave_hub(self._health, sink)
+            self._health.sinks = tuple(s for s in self._health.sinks if s is not sink)
 
-        disposable = Disposable(leave)
-        if handoff is not None:
-            handoff.subscription.disposable = disposable
-        return disposable
+        return self._observe(observer, join, leave)
 
     def record(self, path: str) -> abc.DisposableBase:
         """Write every received text frame to ``path`` as JSON lines until disposed."""
@@ -831,7 +810,7 @@ class Session:
                 self._cancel_auth(channel)
             if self._user_auth is not None:
                 self._user_auth.dispose()
-            dropped = [sink for route in list(self.router_routes()) for sink in self.router.drop(route)]
+            dropped = [sink for route in self.router.routes() for sink in self.router.drop(route)]
             self._post(end_all, dropped, None, self.report_observer)
             for channel in self._channels.values():
                 channel.observers = 0
@@ -924,9 +903,6 @@ class Session:
         if isinstance(result, PusherError):
             raise result
 
-    def router_routes(self) -> list[Route]:
-        """Every route with sinks (lock held)."""
-        return list(self.router._routes)  # noqa: SLF001 - the router is the session's own part
 
     @property
     def closed(self) -> bool:

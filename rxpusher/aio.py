@@ -44,6 +44,7 @@ from typing import Any, Final, Generic, Literal, TypeVar, get_args
 from reactivex import Observable
 from reactivex.disposable import SingleAssignmentDisposable
 
+from ._internal.handoff import DEFAULT_MAXSIZE, OVERFLOW_POLICIES, Overflow
 from .exceptions import BufferOverflowError, EmptySequenceError
 
 __all__ = [
@@ -54,17 +55,12 @@ __all__ = [
     "Overflow",
     "first",
     "iterate",
+    "wait_connected",
+    "wait_subscribed",
 ]
 
 T = TypeVar("T")
 
-Overflow = Literal["error", "drop_oldest", "drop_newest"]
-"""What :func:`iterate` does with an item that arrives while its buffer is full."""
-
-DEFAULT_MAXSIZE: Final = 10_000
-"""The default bound of the buffer between the producer thread and the loop."""
-
-_OVERFLOW_POLICIES: Final = frozenset(get_args(Overflow))
 _MISSING: Final = object()
 
 
@@ -206,9 +202,9 @@ class ObservableIterator(Generic[T]):
         overflow: Overflow = "error",
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
-        if overflow not in _OVERFLOW_POLICIES:
+        if overflow not in OVERFLOW_POLICIES:
             raise ValueError(
-                f"overflow must be one of {sorted(_OVERFLOW_POLICIES)}, got {overflow!r}"
+                f"overflow must be one of {sorted(OVERFLOW_POLICIES)}, got {overflow!r}"
             )
         if maxsize is not None and (
             isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1

@@ -127,6 +127,10 @@ class Router:
             self.remove(sink)
         return dropped
 
+    def routes(self) -> list[Route]:
+        """Every route that holds at least one sink."""
+        return list(self._routes)
+
     def sinks(self, route: Route, key: Hashable) -> tuple[Sink, ...]:
         """The sinks registered now for ``key`` on ``route``."""
         by_key = self._routes.get(route)

@@ -26,10 +26,12 @@ from reactivex.disposable import SingleAssignmentDisposable
 from ..exceptions import BufferOverflowError
 
 Overflow = Literal["error", "drop_oldest", "drop_newest"]
-"""What a bounded queue does with an item that arrives while it is full."""
+"""What a bounded queue (``rxpusher.aio.iterate``, ``scheduler=``) does with an item that
+arrives while it is full."""
 
 OVERFLOW_POLICIES: Final = frozenset(get_args(Overflow))
 DEFAULT_MAXSIZE: Final = 10_000
+"""The default bound of a queue between a producer thread and its consumer."""
 
 _NEXT, _ERROR, _COMPLETED = 0, 1, 2
 
