@@ -320,6 +320,12 @@ class LiveDisplay(Generic[T]):
             return self._redraws
 
     @property
+    def pending(self) -> bool:
+        """True while a redraw is scheduled (the latest state is not drawn yet)."""
+        with self._lock:
+            return self._pending
+
+    @property
     def updates(self) -> int:
         """How many states :meth:`update` received."""
         with self._lock:
@@ -401,7 +407,7 @@ def live_chart(rolling: RollingFrame,
                output: Output | None = None,
                scheduler: abc.SchedulerBase | None = None) -> LiveDisplay[RollingFrame]:
     """A matplotlib chart of ``rolling.frame``, redrawn in place as rows arrive, at most once
-    per ``interval`` seconds. ``plot(frame, ax)`` draws on cleared axes (default:
+    per ``interval`` seconds. ``plot(frame, ax)`` draws on cleared axes once there are rows (default:
     ``frame.plot(ax=ax)`` of the numeric columns). Drawing runs on the display's scheduler
     (the kernel's thread in a notebook). Needs matplotlib (the Agg or inline backend)."""
     _require("matplotlib")
@@ -413,9 +419,11 @@ def live_chart(rolling: RollingFrame,
     def render(r: RollingFrame) -> Figure:
         frame = r.frame
         ax.clear()
+        if frame.empty:
+            return figure
         if plot is not None:
             plot(frame, ax)
-        elif not frame.empty:
+        else:
             numeric = frame.select_dtypes("number")
             if not numeric.empty:
                 numeric.plot(ax=ax)
