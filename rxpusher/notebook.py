@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from reactivex import Observable, abc
 from reactivex import operators as ops
-from reactivex.disposable import CompositeDisposable, Disposable, SerialDisposable
+from reactivex.disposable import CompositeDisposable, SerialDisposable
 from reactivex.subject import Subject
 
 from ._states import Health
@@ -241,19 +241,28 @@ class RollingFrame:
             self._updates.on_completed()
 
 
-def ipython_output(display_id: str | None = None) -> Output:
-    """An :data:`Output` for Jupyter: the first call displays the object in the current cell
-    (``IPython.display.display`` with a display id), every later call replaces it in place
-    (``update_display``). Figures are closed after each drawing so that the inline backend
-    does not show them a second time. Needs IPython."""
+class _Text:
+    """Plain text that a notebook shows as it is (no quotes, unlike a ``str``)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def ipython_output(placeholder: object = "(waiting for data)",
+                   display_id: str | None = None) -> Output:
+    """An :data:`Output` for Jupyter. Shows ``placeholder`` at once, in the cell that calls
+    this (a ``str`` is shown as plain text), with ``IPython.display.display`` and a display
+    id; every call then replaces it in place (``update_display``), whichever cell runs at
+    the time and whichever thread calls. Needs IPython."""
     ipd = _require("IPython.display")
-    handle: list[Any] = []
+    shown = _Text(placeholder) if isinstance(placeholder, str) else placeholder
+    handle = ipd.display(shown, display_id=display_id or True)
 
     def output(obj: Any) -> None:
-        if not handle:
-            handle.append(ipd.display(obj, display_id=display_id or True))
-        else:
-            handle[0].update(obj)
+        handle.update(obj)
 
     return output
 
@@ -277,7 +286,8 @@ class LiveDisplay(Generic[T]):
 
     :meth:`update` (from any thread) records the latest state; a redraw calls
     ``render(state)`` and hands the result to ``output`` (by default :func:`ipython_output`:
-    the cell's display, updated in place). Redraws are coalesced, never queued: a state
+    a display in the cell that creates this, showing ``placeholder`` until the first
+    redraw, then updated in place). Redraws are coalesced, never queued: a state
     arriving while one is pending replaces it, so a burst of any size costs at most one
     redraw per interval, and the last state is always the one drawn last. The first update
     after a quiet interval is drawn at once (on the scheduler).
@@ -288,23 +298,23 @@ class LiveDisplay(Generic[T]):
     """
 
     def __init__(self, render: Callable[[T], Any], *, interval: float = 0.25,
-                 output: Output | None = None, scheduler: abc.SchedulerBase | None = None) -> None:
+                 output: Output | None = None, scheduler: abc.SchedulerBase | None = None,
+                 placeholder: object = "(waiting for data)") -> None:
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
             raise ValueError(f"interval must be a number of seconds >= 0, got {interval!r}")
         self._render = render
         self._interval = float(interval)
-        self._output = output if output is not None else ipython_output()
+        self._output = output if output is not None else ipython_output(placeholder)
         self._scheduler = scheduler if scheduler is not None else _default_scheduler()
         self._lock = threading.Lock()
         self._draw_lock = threading.Lock()
         self._state: T | None = None
         self._pending = False
-        self._has_state = False
         self._last_draw: float | None = None
         self._redraws = 0
         self._updates = 0
         self._disposed = False
-        self._timer = SerialDisposable()
+        self._timer: abc.DisposableBase | None = None
         self._sources = CompositeDisposable()
 
     def __repr__(self) -> str:
@@ -337,7 +347,7 @@ class LiveDisplay(Generic[T]):
         with self._lock:
             if self._disposed:
                 return
-            self._state, self._has_state = state, True
+            self._state = state
             self._updates += 1
             if self._pending:
                 return
@@ -345,14 +355,15 @@ class LiveDisplay(Generic[T]):
             now = self._now()
             delay = 0.0 if self._last_draw is None else max(
                 0.0, self._last_draw + self._interval - now)
-        self._timer.disposable = self._scheduler.schedule_relative(delay, self._redraw)
+        # The previous timer has run (or found nothing pending): it is not disposed, which on
+        # an asyncio loop would block this (library) thread until the loop is free.
+        self._timer = self._scheduler.schedule_relative(delay, self._redraw)
 
     def _redraw(self, scheduler: abc.SchedulerBase | None = None, _: Any = None) -> None:
         with self._draw_lock:  # one redraw at a time, whatever the scheduler's threads
             with self._lock:
-                if self._disposed or not self._has_state:
-                    self._pending = False
-                    return
+                if self._disposed or not self._pending:
+                    return  # drawn meanwhile by flush(), or disposed
                 state = self._state
                 self._pending = False
                 self._last_draw = self._now()
@@ -361,17 +372,20 @@ class LiveDisplay(Generic[T]):
 
     def flush(self) -> None:
         """Draw the latest state now, on the calling thread, if a redraw is pending."""
+        self._redraw()  # the timer then finds nothing pending
+
+    def _draw_soon(self) -> None:
+        """Draw a pending state on the scheduler now, without waiting for the interval."""
         with self._lock:
-            pending = self._pending
-        if pending:
-            self._timer.disposable = Disposable()
-            self._redraw()
+            if not self._pending or self._disposed:
+                return
+        self._timer = self._scheduler.schedule(self._redraw)
 
     def follow(self, source: Observable[T]) -> abc.DisposableBase:
-        """Subscribe to ``source`` and :meth:`update` with each item; when it completes, the
-        last state is drawn. Disposed with this display."""
-        subscription = source.subscribe(self.update, on_completed=self.flush,
-                                        on_error=lambda _: self.flush())
+        """Subscribe to ``source`` and :meth:`update` with each item; when it ends, a pending
+        state is drawn at once (on the scheduler). Disposed with this display."""
+        subscription = source.subscribe(self.update, on_completed=self._draw_soon,
+                                        on_error=lambda _: self._draw_soon())
         self._sources.add(subscription)
         return subscription
 
@@ -381,7 +395,17 @@ class LiveDisplay(Generic[T]):
             self._disposed = True
             self._pending = False
         self._sources.dispose()
-        self._timer.dispose()
+        timer = self._timer
+        if timer is not None:
+            timer.dispose()
+
+
+def _follow_rolling(rolling: RollingFrame,
+                    display: LiveDisplay[RollingFrame]) -> LiveDisplay[RollingFrame]:
+    """Draw ``rolling`` now and after each item it takes."""
+    display.update(rolling)
+    display.follow(rolling.updates)
+    return display
 
 
 def live_table(rolling: RollingFrame, *, tail: int | None = None, interval: float = 0.25,
@@ -394,11 +418,8 @@ def live_table(rolling: RollingFrame, *, tail: int | None = None, interval: floa
         frame = r.frame
         return frame.tail(tail) if tail is not None else frame
 
-    display: LiveDisplay[RollingFrame] = LiveDisplay(render, interval=interval, output=output,
-                                                     scheduler=scheduler)
-    display.update(rolling)
-    display.follow(rolling.updates)
-    return display
+    return _follow_rolling(rolling, LiveDisplay(render, interval=interval, output=output,
+                                                scheduler=scheduler))
 
 
 def live_chart(rolling: RollingFrame,
@@ -429,11 +450,8 @@ def live_chart(rolling: RollingFrame,
                 numeric.plot(ax=ax)
         return figure
 
-    display: LiveDisplay[RollingFrame] = LiveDisplay(render, interval=interval, output=output,
-                                                     scheduler=scheduler)
-    display.update(rolling)
-    display.follow(rolling.updates)
-    return display
+    return _follow_rolling(rolling, LiveDisplay(render, interval=interval, output=output,
+                                                scheduler=scheduler))
 
 
 @dataclass(frozen=True)
@@ -467,7 +485,7 @@ class Status:
     def __str__(self) -> str:
         names = ", ".join(name if subscribed else f"{name} (pending)"
                           for name, subscribed in self.channels) or "none"
-        parts = [self.state, f"{len(self.channels)} channels: {names}",
+        parts = [self.state, f"{len(self.channels)} channel{'' if len(self.channels) == 1 else 's'}: {names}",
                  f"{self.events_per_second:.1f} events/s", f"{self.frames} frames"]
         if self.connected_for is not None:
             parts.append(f"up {self.connected_for:.0f} s")
@@ -485,8 +503,9 @@ def status_line(pusher: Pusher, *, interval: float = 1.0, output: Output | None 
     """A line showing ``pusher``'s state, channels and events/s, redrawn in place every
     ``interval`` seconds from ``pusher.health(interval)`` (which subscribes no channel).
     Completes with the client. Returns the display; dispose it to stop."""
-    display: LiveDisplay[Status] = LiveDisplay(lambda status: status, interval=0.0,
-                                               output=output, scheduler=scheduler)
+    display: LiveDisplay[Status] = LiveDisplay(
+        lambda status: status, interval=0.0, output=output, scheduler=scheduler,
+        placeholder=f"{pusher.connection_state} (waiting for the first health snapshot)")
     def status(health: Health) -> Status:
         return Status.of(health, pusher.all_channels())
 

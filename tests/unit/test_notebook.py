@@ -208,11 +208,23 @@ def test_follow_flush_and_dispose() -> None:
     source.on_next(2)
     source.on_next(3)
     source.on_completed()               # completion draws the last state at once
+    assert shown == [1]                 # ... on the scheduler
+    clock.advance_by(0.001)
     assert shown == [1, 3]
     display.update(4)
+    display.flush()                     # now, on this thread
+    assert shown == [1, 3, 4]
+    clock.advance_by(20)
+    assert shown == [1, 3, 4]           # the timer found nothing left to draw
+    display.update(5)
+    clock.advance_by(0.001)
+    assert shown == [1, 3, 4, 5]        # quiet for more than the interval: drawn at once
+    display.update(6)
+    clock.advance_by(1.0)
+    assert shown == [1, 3, 4, 5]        # within the interval: not yet
     display.dispose()                   # a pending redraw is dropped
     clock.advance_by(20)
-    assert shown == [1, 3]
+    assert shown == [1, 3, 4, 5]
 
 
 # -- the status line ---------------------------------------------------------------------
