@@ -30,7 +30,7 @@ def test_the_reference_builds_and_lists_every_exported_name(tmp_path: Path,
                           check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     for page in ("index.html", "rxpusher.html", "rxpusher/aio.html", "rxpusher/testing.html",
-                 "rxpusher/server.html"):
+                 "rxpusher/server.html", "rxpusher/notebook.html"):
         assert (tmp_path / page).is_file(), page
     rxpusher_page = (tmp_path / "rxpusher.html").read_text(encoding="utf-8")
     for name in ("Pusher", "Channel", "Event", "Members", "Backoff", "SubscriptionError"):
@@ -38,9 +38,19 @@ def test_the_reference_builds_and_lists_every_exported_name(tmp_path: Path,
     aio_page = (tmp_path / "rxpusher" / "aio.html").read_text(encoding="utf-8")
     for name in ("iterate", "first", "ObservableIterator", "BufferOverflowError", "drop_oldest"):
         assert name in aio_page, name
+    kit_page = (tmp_path / "rxpusher" / "notebook.html").read_text(encoding="utf-8")
+    for name in ("RollingFrame", "LiveDisplay", "live_table", "live_chart", "status_line",
+                 "Status"):
+        assert f'id="{name}"' in kit_page, name
 
 
 def test_the_asyncio_bridge_is_fully_documented() -> None:
     import rxpusher.aio
 
     assert load_build().missing_docstrings(rxpusher.aio) == []
+
+
+def test_the_notebook_kit_is_fully_documented() -> None:
+    import rxpusher.notebook
+
+    assert load_build().missing_docstrings(rxpusher.notebook) == []
