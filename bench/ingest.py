@@ -130,7 +130,7 @@ def run_pysher(port: int, counter: Counter) -> None:
 
 def run_rxpusher(port: int, counter: Counter, fast: bool) -> None:
     import rxpusher
-    from rxpusher import protocol
+    from rxpusher import _protocol as protocol
 
     if not fast:
         protocol._fast_loads = None  # noqa: SLF001 - the benchmark's backend switch

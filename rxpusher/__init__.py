@@ -12,9 +12,9 @@ import logging as _logging
 from ._replay import replay
 from ._states import ChannelState, ConnectionState, Health, Interruption
 from ._version import __version__
-from .channels import Channel
-from .client import Pusher, close_all
-from .exceptions import (
+from ._channels import Channel
+from ._client import Pusher, close_all
+from ._exceptions import (
     AuthenticationError,
     BufferOverflowError,
     ClosedError,
@@ -30,9 +30,9 @@ from .exceptions import (
     ServerRefusedError,
     SubscriptionError,
 )
-from .presence import Member, Members
-from .protocol import Event
-from .retry import Backoff
+from ._presence import Member, Members
+from ._protocol import Event
+from ._retry import Backoff
 
 __all__ = [
     "__version__",

@@ -15,8 +15,8 @@ from typing import Any, TextIO
 import reactivex
 from reactivex import operators as ops
 
-from .client import Pusher
-from .presence import Members
+from ._client import Pusher
+from ._presence import Members
 
 SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN")
 ROOM = "presence-demo"

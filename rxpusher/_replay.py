@@ -19,7 +19,7 @@ from reactivex import abc
 from reactivex.disposable import SerialDisposable
 from reactivex.scheduler import VirtualTimeScheduler
 
-from .transport import TransportListener
+from ._transport import TransportListener
 
 __all__ = ["load_recording", "replay"]
 
@@ -148,7 +148,7 @@ def replay(path: str | os.PathLike[str], *, speed: float | None = 1.0,
     played. After the last frame the state becomes ``disconnected``; ``connect()`` plays the
     recording again. Other options are those of ``Pusher``; ``key`` defaults to "replay".
     """
-    from .client import Pusher
+    from ._client import Pusher
 
     if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float))
                               or not math.isfinite(speed) or speed <= 0):

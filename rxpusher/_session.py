@@ -27,13 +27,13 @@ from reactivex import abc
 from reactivex.disposable import BooleanDisposable, Disposable, SerialDisposable
 from reactivex.scheduler import VirtualTimeScheduler
 
-from . import encryption, protocol
+from . import _encryption as encryption, _protocol as protocol
 from ._internal.handoff import HandoffObserver
 from ._internal.lane import Lane
 from ._internal.timers import TimerThread
 from ._states import ChannelState, ConnectionState, Health, Interruption
-from .auth import Authorization, Authorizer, UserAuthorization, Workers, shorten
-from .exceptions import (
+from ._auth import Authorization, Authorizer, UserAuthorization, Workers, shorten
+from ._exceptions import (
     AuthenticationError,
     ClosedError,
     ConnectAttemptError,
@@ -45,10 +45,10 @@ from .exceptions import (
     ServerError,
     SubscriptionError,
 )
-from .options import Options
-from .presence import Member, Roster
-from .protocol import ChannelKind, CloseAction, Event
-from .router import (
+from ._options import Options
+from ._presence import Member, Roster
+from ._protocol import ChannelKind, CloseAction, Event
+from ._router import (
     ANY_EVENT,
     GLOBAL,
     MEMBER_ADDED,
@@ -61,7 +61,7 @@ from .router import (
     emit_to,
     end_all,
 )
-from .transport import Transport, WebSocketTransport
+from ._transport import Transport, WebSocketTransport
 
 log = logging.getLogger("rxpusher")
 

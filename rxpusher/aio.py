@@ -45,7 +45,7 @@ from reactivex import Observable
 from reactivex.disposable import SingleAssignmentDisposable
 
 from ._internal.handoff import DEFAULT_MAXSIZE, OVERFLOW_POLICIES, Overflow
-from .exceptions import BufferOverflowError, EmptySequenceError
+from ._exceptions import BufferOverflowError, EmptySequenceError
 
 __all__ = [
     "DEFAULT_MAXSIZE",

@@ -34,13 +34,13 @@ from reactivex.disposable import CompositeDisposable, SerialDisposable
 from reactivex.subject import Subject
 
 from ._states import Health
-from .protocol import Event
+from ._protocol import Event
 
 if TYPE_CHECKING:  # only for the type checker: the extra is optional at run time
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .client import Pusher
+    from ._client import Pusher
 
 __all__ = [
     "RollingFrame",

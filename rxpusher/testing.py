@@ -16,8 +16,8 @@ from typing import Any, Generic, TypeVar
 
 from reactivex import Observable, abc
 
-from .protocol import encode_frame
-from .transport import TransportListener
+from ._protocol import encode_frame
+from ._transport import TransportListener
 
 __all__ = ["Recorder", "ScriptedServer", "ScriptedTransport", "record", "wait_until"]
 

@@ -20,7 +20,7 @@ def test_metadata_is_declared_in_pyproject() -> None:
     for version in ("3.11", "3.12", "3.13"):
         assert f"Programming Language :: Python :: {version}" in PROJECT["classifiers"]
     assert {"Source", "Issues", "Changelog", "Documentation"} <= set(PROJECT["urls"])
-    assert PROJECT["scripts"] == {"rxpusher": "rxpusher.cli:main"}
+    assert PROJECT["scripts"] == {"rxpusher": "rxpusher._cli:main"}
     assert PROJECT["entry-points"]["pytest11"] == {
         "rxpusher_server": "rxpusher.server.pytest_plugin"}
 

@@ -23,7 +23,7 @@ from typing import Any, Final, Literal, get_args
 from reactivex import abc
 from reactivex.disposable import SingleAssignmentDisposable
 
-from ..exceptions import BufferOverflowError
+from .._exceptions import BufferOverflowError
 
 Overflow = Literal["error", "drop_oldest", "drop_newest"]
 """What a bounded queue (``rxpusher.aio.iterate``, ``scheduler=``) does with an item that

@@ -72,7 +72,7 @@ def test_events_arrive_decrypted_with_a_locally_derived_key(make_pusher, soketi,
 def test_event_sealed_with_another_key_is_dropped_and_the_stream_lives_on(
     make_pusher, soketi, encrypting_sdk, unique
 ):
-    from rxpusher.encryption import DecryptionError
+    from rxpusher._encryption import DecryptionError
 
     name = unique("private-encrypted-mixed")
     client = make_pusher(secret=soketi.secret, encryption_master_key=MASTER)

@@ -23,7 +23,7 @@ from helpers.raw_ws_server import (
     server_frame,
     text_frame,
 )
-from rxpusher.transport import DEFAULT_MAX_MESSAGE_SIZE, WebSocketTransport
+from rxpusher._transport import DEFAULT_MAX_MESSAGE_SIZE, WebSocketTransport
 
 pytestmark = pytest.mark.integration
 
@@ -267,7 +267,7 @@ def test_has_pending_input_counts_a_partial_frame() -> None:
 
 
 def test_from_options_applies_the_clients_max_message_size() -> None:
-    from rxpusher.options import Options
+    from rxpusher._options import Options
 
     default = WebSocketTransport.from_options(Options.from_kwargs("k", {}))
     assert default._parser._max == DEFAULT_MAX_MESSAGE_SIZE  # noqa: SLF001

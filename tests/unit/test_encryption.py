@@ -9,8 +9,8 @@ import os
 import pytest
 
 import rxpusher
-from rxpusher import encryption
-from rxpusher.auth import sign
+from rxpusher import _encryption as encryption
+from rxpusher._auth import sign
 
 from .support import SOCKET_ID, record
 

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rxpusher import Event, ProtocolError, protocol
-from rxpusher.protocol import decode_data, decode_frame, loads
+from rxpusher import Event, ProtocolError
+from rxpusher import _protocol as protocol
+from rxpusher._protocol import decode_data, decode_frame, loads
 
 from .support import record
 

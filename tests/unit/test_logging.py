@@ -7,7 +7,7 @@ import logging
 import subprocess
 import sys
 
-from rxpusher.auth import sign
+from rxpusher._auth import sign
 
 
 def test_an_application_without_logging_configured_gets_nothing_on_stderr() -> None:

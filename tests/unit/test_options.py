@@ -187,7 +187,7 @@ def test_a_host_entry_may_carry_its_own_port(make_pusher, server) -> None:
 
 
 def test_the_options_repr_hides_secrets() -> None:
-    from rxpusher.options import Options
+    from rxpusher._options import Options
 
     text = repr(Options.from_kwargs("key", {
         "secret": "s3cr3t", "auth": {"username": "u", "password": "pw", "headers": {"X": "tok"}},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rxpusher import Member, Members
-from rxpusher.presence import Roster
+from rxpusher._presence import Roster
 
 from .support import record, wait_for
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from rxpusher import Event, ProtocolError, PusherError
-from rxpusher.protocol import CloseAction, close_action, decode_frame
+from rxpusher._protocol import CloseAction, close_action, decode_frame
 
 from .support import record
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 import rxpusher
-from rxpusher import exceptions
+from rxpusher import _exceptions as exceptions
 
 
 def test_the_settled_names_are_exported() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import rxpusher
-from rxpusher.auth import sign
+from rxpusher._auth import sign
 
 from .support import SOCKET_ID, record, wait_for
 

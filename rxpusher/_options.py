@@ -14,8 +14,8 @@ from reactivex import abc
 from ._internal.handoff import DEFAULT_MAXSIZE, OVERFLOW_POLICIES, Overflow
 from ._internal.wsframes import DEFAULT_MAX_MESSAGE_SIZE
 from ._version import __version__
-from .protocol import PROTOCOL_VERSION
-from .retry import Backoff
+from ._protocol import PROTOCOL_VERSION
+from ._retry import Backoff
 
 ChannelAuthorizer = Callable[[str, str], Mapping[str, Any]]
 BatchAuthorizer = Callable[[str, list[str]], Mapping[str, Mapping[str, Any]]]
@@ -162,7 +162,7 @@ class Options:
         if not isinstance(self.reconnect, Backoff):
             raise TypeError("reconnect must be an rxpusher.Backoff")
         if self.encryption_master_key is not None:
-            from .encryption import decode_master_key
+            from ._encryption import decode_master_key
 
             decode_master_key(self.encryption_master_key)
         if self.auth is not None and not isinstance(self.auth, Mapping):

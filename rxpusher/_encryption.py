@@ -12,10 +12,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .exceptions import DecryptionError, PusherError
+from ._exceptions import DecryptionError, PusherError
 
 __all__ = ["DecryptionError", "decrypt", "derive_shared_secret", "encrypt"]
-from .protocol import decode_data
+from ._protocol import decode_data
 
 KEY_SIZE = 32
 

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from reactivex import abc
 
-from .protocol import Event
+from ._protocol import Event
 
 
 class RouteKey:

@@ -31,10 +31,10 @@ from ._cliutil import (
 from ._internal import rest
 from ._replay import load_recording, replay
 from ._states import Health
-from .channels import Channel
-from .client import Pusher
-from .exceptions import ConnectionRefused
-from .protocol import Event
+from ._channels import Channel
+from ._client import Pusher
+from ._exceptions import ConnectionRefused
+from ._protocol import Event
 from .server.serve import DESCRIPTION as SERVE_DESCRIPTION
 from .server.serve import EPILOG as SERVE_EPILOG
 from .server.serve import add_arguments as add_serve_arguments

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, overload
 import reactivex
 from reactivex import Observable, abc
 
-from .protocol import Event
-from .router import ANY_EVENT, USER
+from ._protocol import Event
+from ._router import ANY_EVENT, USER
 
 if TYPE_CHECKING:
     from ._session import Session

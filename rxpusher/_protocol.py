@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from .exceptions import ProtocolError
+from ._exceptions import ProtocolError
 
 __all__ = ["Event", "PROTOCOL_VERSION"]
 

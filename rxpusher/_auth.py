@@ -26,10 +26,10 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import encryption
-from .exceptions import AuthenticationError, SubscriptionError
-from .options import Options
-from .protocol import ChannelKind, channel_kind
+from . import _encryption as encryption
+from ._exceptions import AuthenticationError, SubscriptionError
+from ._options import Options
+from ._protocol import ChannelKind, channel_kind
 
 if TYPE_CHECKING:
     import requests

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import websocket
 
-from .protocol import redacted
+from ._protocol import redacted
 from ._internal.wsframes import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Close,
@@ -33,7 +33,7 @@ from ._internal.wsframes import (
 )
 
 if TYPE_CHECKING:
-    from .options import Options
+    from ._options import Options
 
 log = logging.getLogger("rxpusher")
 

@@ -14,18 +14,18 @@ from typing import Any, Never, overload
 import reactivex
 from reactivex import Observable, abc
 
-from . import protocol
+from . import _protocol as protocol
 from ._internal.handoff import DEFAULT_MAXSIZE, Overflow
 from ._session import Session
 from ._states import ConnectionState, Health
-from .channels import Channel
-from .exceptions import PusherError
+from ._channels import Channel
+from ._exceptions import PusherError
 from ._internal.wsframes import DEFAULT_MAX_MESSAGE_SIZE
-from .options import BatchAuthorizer, ChannelAuthorizer, Options, UserAuthorizer
-from .protocol import Event
-from .retry import Backoff
-from .router import ANY_EVENT, GLOBAL
-from .user import User
+from ._options import BatchAuthorizer, ChannelAuthorizer, Options, UserAuthorizer
+from ._protocol import Event
+from ._retry import Backoff
+from ._router import ANY_EVENT, GLOBAL
+from ._user import User
 
 __all__ = ["Pusher", "close_all"]
 

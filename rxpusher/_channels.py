@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, overload
 import reactivex
 from reactivex import Observable, abc
 
-from . import protocol
+from . import _protocol as protocol
 from ._states import ChannelState, Interruption
-from .presence import Member, Members
-from .protocol import ChannelKind, Event
-from .router import ANY_EVENT, MEMBER_ADDED, MEMBER_REMOVED, MEMBERS
+from ._presence import Member, Members
+from ._protocol import ChannelKind, Event
+from ._router import ANY_EVENT, MEMBER_ADDED, MEMBER_REMOVED, MEMBERS
 
 if TYPE_CHECKING:
     from ._session import Session
