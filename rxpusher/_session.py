@@ -267,8 +267,8 @@ class Session:
     # ---- reporting ----------------------------------------------------------------------------
 
     def _post_error(self, error: PusherError) -> None:
-        """Put ``error`` on ``errors`` (lock held or not; delivered by the lane)."""
-        self._warnings.warn(error)
+        """Put ``error`` on ``errors`` (lock held or not; logged and delivered by the lane,
+        so that no logging handler runs under the lock)."""
         self._lane.post(self._emit_error, error)
 
     def report(self, error: PusherError) -> None:
@@ -280,7 +280,6 @@ class Session:
         """An observer raised: an :class:`ObserverError` on ``errors``."""
         wrapped = ObserverError(f"an observer raised {type(exc).__name__}: {shorten(str(exc))}")
         wrapped.__cause__ = exc
-        log.error("observer raised", exc_info=exc)
         self._lane.post(self._emit_error, wrapped)
 
     def _report_library(self, exc: BaseException) -> None:
@@ -291,6 +290,7 @@ class Session:
         self._lane.post(self._emit_error, error)
 
     def _emit_error(self, error: PusherError) -> None:
+        self._warnings.warn(error)
         for sink in self._errors.sinks:
             try:
                 sink.on_next(error)
@@ -839,8 +839,10 @@ class Session:
             subscription.dispose()
         self._workers.close(min(self.options.auth_timeout, _JOIN_TIMEOUT))
         self._authorizer.close()
+        # inside the lane a reader may be waiting for this thread's turn: it ends right after
+        join_timeout = 0.0 if self._lane.in_lane else _JOIN_TIMEOUT
         for transport in retired:
-            transport.join(_JOIN_TIMEOUT)
+            transport.join(join_timeout)
         if self._owned_scheduler is not None:
             thread = self._owned_scheduler.thread
             self._owned_scheduler.dispose()
@@ -1585,7 +1587,7 @@ def _attempt_cause(reason: str) -> str:
 
 
 class _WarningLimiter:
-    """Logs problems as warnings, at most 5 of one kind per minute, then a count."""
+    """Logs problems (in the lane), at most 5 of one kind per minute, then a count."""
 
     __slots__ = ("_clock", "_seen")
 
@@ -1601,5 +1603,9 @@ class _WarningLimiter:
                 log.warning("%d more %s in the last minute", window[1] - 5, type(error).__name__)
             window = self._seen[type(error)] = [now, 0]
         window[1] += 1
-        if window[1] <= 5:
+        if window[1] > 5:
+            return
+        if isinstance(error, ObserverError):
+            log.error("%s", error, exc_info=error.__cause__)
+        else:
             log.warning("%s", shorten(str(error), 500))
