@@ -23,6 +23,7 @@ import logging
 import queue
 import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -540,6 +541,7 @@ class Workers:
         for _ in threads:
             self._jobs.put(None)
         current = threading.current_thread()
+        deadline = time.monotonic() + timeout  # one deadline for all of them
         for thread in threads:
             if thread is not current:
-                thread.join(timeout)
+                thread.join(max(0.0, deadline - time.monotonic()))

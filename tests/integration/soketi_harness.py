@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
-from rxpusher.testing import Recorder
+from rxpusher.testing import Recorder, wait_until
 
 HOST = "127.0.0.1"
 DEFAULT_TIMEOUT = 10.0
@@ -52,16 +52,13 @@ def wait_for(
     interval: float = 0.01,
     message: str | Callable[[], str] = "condition",
 ) -> Any:
-    """Poll ``predicate`` until it returns a truthy value (returned) or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            text = message() if callable(message) else message
-            raise AssertionError(f"timed out after {timeout}s waiting for {text}")
-        time.sleep(interval)
+    """Poll ``predicate`` until it returns a truthy value (returned) or the deadline passes
+    (:func:`rxpusher.testing.wait_until`, with a message computed only on failure)."""
+    try:
+        return wait_until(predicate, timeout, interval)
+    except AssertionError:
+        text = message() if callable(message) else message
+        raise AssertionError(f"timed out after {timeout}s waiting for {text}") from None
 
 
 Collector = Recorder

@@ -444,3 +444,27 @@ def test_unserializable_channel_data_fails_only_that_channel(make_pusher, server
     assert [f["data"]["channel"] for f in server.current.sent
             if f["event"] == "pusher:subscribe"] == ["private-news"]
     assert not news.done
+
+
+def test_close_returns_within_auth_timeout_while_authorizers_sleep(server) -> None:
+    import time
+
+    import rxpusher
+
+    release = threading.Event()
+
+    def sleepy(channel: str, socket_id: str) -> dict:
+        release.wait(30)
+        return {"auth": "k:s"}
+
+    p = rxpusher.Pusher("key", transport=server.transport, authorizer=sleepy, auth_timeout=0.5)
+    try:
+        server.handshake()
+        for i in range(6):  # more than the worker pool
+            p.subscribe(f"private-{i}")
+        wait_for(lambda: len([t for t in threading.enumerate() if t.name == "rxpusher-auth"]) >= 4)
+        started = time.monotonic()
+        p.close()
+        assert time.monotonic() - started < 2.0
+    finally:
+        release.set()
