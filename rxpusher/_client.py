@@ -42,10 +42,12 @@ def close_all() -> None:
 class Pusher:
     """A Pusher Channels client (protocol 7).
 
-    Connects at once unless ``auto_connect=False``; see README for every option. Observers
-    run on the connection's reader thread (or the thread whose call caused the change)
-    unless ``scheduler`` is given, one notification at a time. Use it as a context manager,
-    or call :meth:`close`, to end its threads.
+    ``Pusher(key, **options)`` connects at once unless ``auto_connect=False``. Every option
+    is a typed keyword parameter; the options table of the package reference and of
+    ``docs/guide.md`` gives each one's default and meaning. Observers run on the thread
+    whose action caused the notification (the connection's reader for frames), one
+    notification at a time, unless ``scheduler`` is given. Use it as a context manager (also
+    ``async with``), or call :meth:`close`, to end its threads.
     """
 
     def __init__(

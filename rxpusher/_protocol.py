@@ -90,9 +90,43 @@ def _fits_orjson(text: str) -> bool:
     return text.encode("utf-8", "surrogatepass").translate(_DIGIT_MAP).find(_LONG_DIGIT_RUN) < 0
 
 
+MAX_DEPTH = 512
+"""The deepest nesting of arrays and objects decoded, whatever the backend and Python's
+recursion limit: deeper text is a ``RecursionError`` (a :class:`ProtocolError` for a frame)."""
+
+
+def _too_deep(text: str) -> bool:
+    """True when ``text`` nests arrays/objects deeper than :data:`MAX_DEPTH`. Costs nothing
+    for short text and two ``count`` scans for long text; only text with that many brackets
+    is scanned character by character (strings skipped)."""
+    if len(text) <= MAX_DEPTH or text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
 def _loads(text: str, fast: Callable[[str], Any] | None) -> Any:
     """Decode with ``fast`` (orjson) when given, with the standard library when orjson
     rejects the text, so that values and errors are the standard library's."""
+    if _too_deep(text):
+        raise RecursionError(f"JSON nested deeper than {MAX_DEPTH} levels")
     if fast is not None:
         try:
             return fast(text)
@@ -108,9 +142,8 @@ def loads(text: str) -> Any:
     integer outside [-2**63, 2**64 - 1] (which orjson turns into a float: a run of 20
     digits, counting a minus sign) goes to the standard library, and so does text orjson
     rejects (``NaN``, ``Infinity``, numbers that overflow a double, lone surrogates, invalid
-    JSON), so values and errors are the standard library's. One difference remains: orjson decodes arrays and objects nested up to 1,024
-    levels, while the standard library raises ``RecursionError`` near Python's recursion
-    limit (1,000 by default, less the caller's stack depth)."""
+    JSON), so values and errors are the standard library's. Both stop at :data:`MAX_DEPTH`
+    levels of nesting with ``RecursionError``."""
     fast = _fast_loads
     return _loads(text, fast if fast is not None and _fits_orjson(text) else None)
 
@@ -139,12 +172,14 @@ def decode_frame(frame: str) -> Event:
     ):
         fast = None  # the check covers the payload string inside the frame too
     message: Any = None
-    if fast is not None:
+    if fast is not None and not _too_deep(frame):
         # orjson's straight path for the usual frame; anything else takes the general one.
         try:
             message = fast(frame)
             data = message["data"]
             if data.__class__ is str:
+                if _too_deep(data):
+                    raise ValueError("nested too deeply: the general path decides")
                 data = fast(data)
             name = message["event"]
         except (ValueError, LookupError, TypeError):

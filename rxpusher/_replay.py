@@ -13,13 +13,16 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reactivex import abc
 from reactivex.disposable import SerialDisposable
 from reactivex.scheduler import VirtualTimeScheduler
 
 from ._transport import TransportListener
+
+if TYPE_CHECKING:
+    from ._client import Pusher
 
 __all__ = ["load_recording", "replay"]
 
@@ -137,7 +140,7 @@ class ReplayTransport:
 
 
 def replay(path: str | os.PathLike[str], *, speed: float | None = 1.0,
-           clock: abc.SchedulerBase | None = None, **options: Any) -> Any:
+           clock: abc.SchedulerBase | None = None, **options: Any) -> Pusher:
     """A :class:`~rxpusher.Pusher` whose connection plays the recording at ``path``.
 
     Times count from ``connect()`` (made at once unless ``auto_connect=False``): each frame

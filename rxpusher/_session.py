@@ -812,19 +812,16 @@ class Session:
                 self._user_auth.dispose()
             dropped = [sink for route in self.router.routes() for sink in self.router.drop(route)]
             self._post(end_all, dropped, None, self.report_observer)
-            for channel in self._channels.values():
-                channel.observers = 0
-                self._post(end_all, list(channel.state_sinks), None, self.report_observer)
-                channel.state_sinks = ()
             bindings = list(self._global_bindings)
             self._global_bindings.clear()
             for channel in self._channels.values():
+                channel.observers = 0
+                ended = channel.state_sinks + channel.interruption_sinks
+                self._post(end_all, list(ended), None, self.report_observer)
+                channel.state_sinks = channel.interruption_sinks = ()
                 bindings.extend(channel.bindings)
                 channel.bindings = []
             self._channels.clear()
-            for channel in self._channels.values():
-                self._post(end_all, list(channel.interruption_sinks), None, self.report_observer)
-                channel.interruption_sinks = ()
             recordings, self._recordings = self._recordings, ()
             for recording in recordings:
                 self._post(recording.close)

@@ -101,3 +101,10 @@ def test_health_completes_on_close_and_subscribes_nothing(make_pusher, server) -
     snapshots = record(p.health(0.5))
     p.close()
     assert snapshots.completed and server.sent("pusher:subscribe") == []
+
+
+def test_interruptions_complete_on_close(make_pusher, server) -> None:
+    p = make_pusher()
+    notices = record(p.channel("c").interruptions)
+    p.close()
+    assert notices.completed

@@ -173,3 +173,16 @@ def test_deeply_nested_data_keeps_the_connection_and_the_next_event_arrives(
     assert [type(e) for e in errors.items] == [ProtocolError, ProtocolError]
     assert states.items == ["connected"]
     assert server.attempts == 1
+
+
+def test_the_depth_limit_does_not_depend_on_the_recursion_limit() -> None:
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    try:
+        with pytest.raises(ProtocolError, match="nested too deeply"):
+            decode_frame(json.dumps({"event": "e", "data": "[" * 600 + "]" * 600}))
+        assert decode_frame(json.dumps({"event": "e", "data": "[" * 500 + "]" * 500})).data
+    finally:
+        sys.setrecursionlimit(limit)
