@@ -33,6 +33,7 @@ from .exceptions import (
 from .presence import Member, Members
 from .protocol import Event
 from .retry import Backoff
+from .user import User
 
 __all__ = [
     "__version__",
@@ -42,6 +43,7 @@ __all__ = [
     "Interruption",
     "Health",
     "Channel",
+    "User",
     "Event",
     "Member",
     "Members",
