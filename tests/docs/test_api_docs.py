@@ -33,8 +33,18 @@ def test_the_reference_builds_and_lists_every_exported_name(tmp_path: Path,
                  "rxpusher/server.html", "rxpusher/notebook.html"):
         assert (tmp_path / page).is_file(), page
     rxpusher_page = (tmp_path / "rxpusher.html").read_text(encoding="utf-8")
-    for name in ("Pusher", "Channel", "Event", "Members", "Backoff", "SubscriptionError"):
+    for name in ("Pusher", "Channel", "User", "Event", "Members", "Backoff", "SubscriptionError",
+                 "ServerRefusedError", "ConnectAttemptError", "ConnectionState", "ChannelState",
+                 "Interruption", "Health", "replay", "close_all"):
         assert f'id="{name}"' in rxpusher_page, name
+    # every option of Pusher, with its meaning, in the package's page (a table)
+    import inspect
+
+    from rxpusher import Pusher
+
+    for option in inspect.signature(Pusher.__init__).parameters:
+        if option not in ("self", "key", "unknown"):
+            assert f"<code>{option}</code>" in rxpusher_page, option
     aio_page = (tmp_path / "rxpusher" / "aio.html").read_text(encoding="utf-8")
     for name in ("iterate", "first", "ObservableIterator", "BufferOverflowError", "drop_oldest"):
         assert name in aio_page, name
