@@ -107,7 +107,7 @@ def test_connect_close_cycles_do_not_leak_threads(soketi, unique):
             keep.dispose()
         pusher.close()
     assert _new_threads(before) == []
-    assert threading.active_count() == count_before
+    assert threading.active_count() <= count_before  # threads of earlier tests may end meanwhile
 
 
 def test_close_while_connecting_to_a_dead_port(unique):
