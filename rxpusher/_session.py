@@ -140,6 +140,9 @@ class _Listener:
     def on_frame(self, text: str) -> None:
         self._session._on_frame(self.attempt, text)
 
+    def on_frames(self, texts: list[str]) -> None:
+        self._session._on_frames(self.attempt, texts)
+
     def on_close(self, code: int | None, reason: str) -> None:
         self._session._on_close(self.attempt, code, reason)
 
@@ -983,6 +986,27 @@ class Session:
         self._reader_busy = attempt
         self._lane.run(self._handle_frame, attempt, text)  # never raises
         self._reader_busy = 0
+
+    def _on_frames(self, attempt: int, texts: list[str]) -> None:
+        """Text frames read together (one ``recv``): one turn of the lane for all of them."""
+        if attempt != self._attempt:
+            return
+        now = self._last_activity = self._clock()
+        self._inbound += 1
+        self._frames_in += len(texts)
+        for text in texts:
+            self._bytes_in += len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
+        self._last_frame_at = now
+        self._reader_busy = attempt
+        self._lane.run(self._handle_frames, attempt, texts)  # never raises
+        self._reader_busy = 0
+
+    def _handle_frames(self, attempt: int, texts: list[str]) -> None:
+        handle = self._handle_frame
+        run_posted = self._lane.run_posted
+        for text in texts:
+            handle(attempt, text)
+            run_posted()  # what this frame caused comes before the next frame
 
     def _handle_frame(self, attempt: int, text: str) -> None:
         if attempt != self._attempt:

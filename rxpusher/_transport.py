@@ -61,6 +61,10 @@ class TransportListener(Protocol):
     def on_activity(self) -> None:
         """A frame other than a text frame arrived: ping, pong, close, fragment, binary."""
 
+    def on_frames(self, texts: list[str]) -> None:
+        """Text frames read together, in order: the same as ``on_frame`` for each, in one
+        go (the transport may call either)."""
+
     def on_close(self, code: int | None, reason: str) -> None:
         """The socket closed or could not open; ``code`` is None without a close frame."""
 

@@ -216,6 +216,15 @@ class ScriptedTransport:
         """The server sends the raw text frame ``text``."""
         self._listener().on_frame(text)
 
+    def receive_many(self, texts: list[str]) -> None:
+        """The server's frames ``texts`` arrive together (read by one ``recv``)."""
+        on_frames = getattr(self._listener(), "on_frames", None)
+        if on_frames is None:
+            for text in texts:
+                self._listener().on_frame(text)
+        else:
+            on_frames(list(texts))
+
     def drop(self, code: int | None = None, reason: str = "") -> None:
         """The server closes the socket with ``code`` (None: it just vanishes)."""
         self.alive = False

@@ -80,6 +80,17 @@ class Lane:
         self._run_queue()
         self.drain()
 
+    def run_posted(self) -> None:
+        """Inside the lane: run what was posted so far, now (between two frames of a batch,
+        so that what one frame caused is delivered before the next frame)."""
+        queue = self._queue
+        while queue:
+            item, args = queue.popleft()
+            try:
+                item(*args)
+            except Exception as exc:  # noqa: BLE001 - the lane must never stop
+                self._report(exc)
+
     @property
     def delivering(self) -> bool:
         """True while some thread is running items."""

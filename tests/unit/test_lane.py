@@ -120,3 +120,23 @@ def test_no_two_items_ever_run_at_once_under_a_storm() -> None:
     assert lane.wait_idle(5)
     assert overlaps == 0
     assert count == 8000
+
+
+def test_frames_read_together_keep_the_order_of_what_each_one_causes(pusher, server) -> None:
+    import json
+
+    from rxpusher.testing import record
+
+    order: list[str] = []
+    channel = pusher.channel("c")
+    channel.state.subscribe(lambda s: order.append(f"state:{s}"))
+    channel.events("e").subscribe(lambda d: order.append(f"event:{d}"))
+    frames = [json.dumps({"event": "pusher_internal:subscription_succeeded", "channel": "c",
+                          "data": "{}"})]
+    frames += [json.dumps({"event": "e", "channel": "c", "data": str(i)}) for i in range(3)]
+    server.current.receive_many(frames)
+    assert order == ["state:unsubscribed", "state:pending", "state:subscribed",
+                     "event:0", "event:1", "event:2"]
+    everything = record(pusher.frames)
+    server.current.receive_many(frames[1:])
+    assert everything.items == frames[1:]
