@@ -9,7 +9,7 @@ import ssl
 import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Never, overload
+from typing import Any, Literal, Never, overload
 
 import reactivex
 from reactivex import Observable, abc
@@ -83,6 +83,7 @@ class Pusher:
         scheduler_maxsize: int = DEFAULT_MAXSIZE,
         scheduler_overflow: Overflow = "error",
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        io: Literal["shared", "dedicated"] = "shared",
         auto_connect: bool = True,
         transport: Callable[[], Any] | None = None,
         timer_scheduler: abc.SchedulerBase | None = None,
