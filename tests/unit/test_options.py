@@ -156,3 +156,13 @@ def test_auth_endpoints_must_be_absolute_urls() -> None:
     for option in ("auth_endpoint", "user_auth_endpoint"):
         with pytest.raises(ValueError, match=option):
             rxpusher.Pusher("key", auto_connect=False, **{option: "/pusher/auth"})
+
+
+def test_io_is_shared_by_default_and_validated(server) -> None:
+    from rxpusher.options import Options
+
+    assert Options.from_kwargs("key", {}).io == "shared"
+    assert Options.from_kwargs("key", {"io": "dedicated"}).io == "dedicated"
+    with pytest.raises(ValueError, match="io must be"):
+        Pusher("key", transport=server.transport, io="threads")  # type: ignore[arg-type]
+    assert server.attempts == 0
