@@ -7,7 +7,10 @@ from __future__ import annotations
 import pytest
 
 from io_harness import force_io
-from test_client_events import (  # noqa: F401 - collected here again, in dedicated mode
+# Collected here again, in dedicated mode. The cycles test counts every thread of the
+# process: it runs first, before the tests whose auth endpoint threads end in their own time.
+from test_resources import test_connect_close_cycles_do_not_leak_threads  # noqa: F401, I001
+from test_client_events import (  # noqa: F401
     test_client_event_reaches_the_other_client_not_the_sender,
     test_client_events_by_name_and_in_order,
 )
@@ -15,7 +18,6 @@ from test_presence import test_two_clients_see_each_other_join_and_leave  # noqa
 from test_resources import (  # noqa: F401
     test_close_ends_every_library_thread,
     test_close_inside_an_observer_on_the_reader_thread,
-    test_connect_close_cycles_do_not_leak_threads,
 )
 
 pytestmark = pytest.mark.integration
