@@ -5,23 +5,27 @@ Run from the repository root:  python bench/connections.py  [--n 100 500 1000] [
 
 Three soketi nodes (tests/servers/node_modules/.bin/soketi, installed by ``npm ci`` there) on
 one Redis (``redis-server``), started with tests/integration/cluster_harness.py on loopback
-addresses 127.0.0.1-3 and stopped at the end. For each N, in this one process:
+addresses 127.0.0.1-3 and stopped at the end. Each N runs in a fresh Python process (so that
+memory freed by a previous run does not hide what this one costs), in which:
 
 1. N clients (``rxpusher.Pusher(key, host=node, secret=..., channel_data=...)``, the nodes in
    turn, ``io`` as given by --io) each join a presence channel of --group members
    (``presence-bench-<n>-<k>``, signed locally) and observe its ``members``; the run waits
-   until every client is connected and sees its whole channel.
+   until every client is connected and sees its whole channel. RSS per connection is
+   measured then, against the RSS after one warm-up client connected and closed (one-time
+   costs such as lazy imports are not counted).
 2. For --seconds, every client sends ``pusher:ping`` once a second (``pusher.ping()``, from
    one pinger thread, client i at offset i/N of each second, so N pings per second overall)
    and records the time until its ``pusher:pong`` arrives (``pusher.events("pusher:pong")``):
    the ping latency, from the call to the observer, measured on this process's monotonic
-   clock. Meanwhile --events server events are published on every presence channel through
+   clock. Then a burst: every client pings at once (one after the other from the pinger, as
+   fast as it can) and the latencies of that round are reported apart. Meanwhile --events server events are published on every presence channel through
    the HTTP API of the nodes in turn, each stamped with the publish time, so most of them
    cross nodes through Redis; their delivery latency is reported too.
-3. A sleeper thread sleeps 5 ms in a loop throughout step 2 and records how late it wakes
+3. A sleeper thread sleeps 5 ms in a loop throughout step 2 (steady and burst) and records how late it wakes
    up: the GIL and the I/O threads' effect on unrelated threads of the process.
 
-Reported per N: ping latency p50/p99/max, event latency p50/p99, pings and events delivered
+Reported per N: ping latency p50/p99/max (steady) and p50/p99 (burst), event latency p50/p99, pings and events delivered
 (every one is expected; the script exits 1 otherwise), threads in the process (all of them:
 the main thread, the pinger, the sleeper and this script's helpers included), the library's
 threads, RSS per connection ((RSS with the clients connected - RSS before) / N, from
@@ -35,9 +39,11 @@ script prints them next to the figures; it does not fail on them (benchmarks, no
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
+import json
 import resource
-import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -63,6 +69,7 @@ class Result:
     io: str
     connect_s: float = 0.0
     ping_ms: list[float] = field(default_factory=list)
+    burst_ms: list[float] = field(default_factory=list)
     pings_sent: int = 0
     event_ms: list[float] = field(default_factory=list)
     events_expected: int = 0
@@ -73,7 +80,7 @@ class Result:
 
     @property
     def delivered(self) -> bool:
-        return (len(self.ping_ms) == self.pings_sent
+        return (len(self.ping_ms) + len(self.burst_ms) == self.pings_sent
                 and len(self.event_ms) == self.events_expected)
 
 
@@ -133,9 +140,34 @@ def wait_until(predicate: Any, timeout: float, what: str) -> None:
         pause.wait(0.05)
 
 
-def run(cluster: Any, n: int, io: str, group: int, seconds: float, events: int) -> Result:
+@dataclass
+class Node:
+    """One soketi node of the cluster, as a child process reaches it."""
+
+    host: str
+    port: int
+    app_id: str
+    key: str
+    secret: str
+    sdk: Any = None
+
+    def trigger(self, channels: list[str], event: str, data: Any) -> None:
+        """Publish through this node's HTTP API (the official SDK)."""
+        if self.sdk is None:
+            import pusher as pusher_sdk
+
+            self.sdk = pusher_sdk.Pusher(app_id=self.app_id, key=self.key, secret=self.secret,
+                                         host=self.host, port=self.port, ssl=False, timeout=10)
+        self.sdk.trigger(channels, event, data)
+
+
+def run(nodes: list[Node], n: int, io: str, group: int, seconds: float, events: int) -> Result:
     """Connect ``n`` clients, measure, close them; the figures."""
     result = Result(n=n, io=io)
+    warm = rxpusher.Pusher(nodes[0].key, host=nodes[0].host, ws_port=nodes[0].port,
+                           use_tls=False, secret=nodes[0].secret, io=io)
+    warm.wait_connected(30)  # one-time costs (lazy imports, the I/O thread) are not counted
+    warm.close()
     gc.collect()
     rss_before = rss_kib()
     threads_before = set(threading.enumerate())
@@ -149,10 +181,10 @@ def run(cluster: Any, n: int, io: str, group: int, seconds: float, events: int) 
     sizes = {name: min(group, n - k * group) for k, name in enumerate(channels)}
     started = time.perf_counter()
     for i in range(n):
-        node = cluster.nodes[i % len(cluster.nodes)]
+        node = nodes[i % len(nodes)]
         client = rxpusher.Pusher(
-            cluster.key, host=node.host, ws_port=node.port, use_tls=False,
-            secret=cluster.secret, channel_data={"user_id": f"user-{i}"}, io=io,
+            node.key, host=node.host, ws_port=node.port, use_tls=False,
+            secret=node.secret, channel_data={"user_id": f"user-{i}"}, io=io,
         )
         clients.append(client)
         channel = client.channel(channels[i // group])
@@ -179,9 +211,11 @@ def run(cluster: Any, n: int, io: str, group: int, seconds: float, events: int) 
     sent_at: list[list[float]] = [[] for _ in range(n)]
     stop = threading.Event()
 
+    rounds = int(seconds)
+
     def pinger() -> None:
         begin = time.perf_counter()
-        for second in range(int(seconds)):
+        for second in range(rounds):
             for i, client in enumerate(clients):
                 due = begin + second + i / n
                 delay = due - time.perf_counter()
@@ -189,6 +223,11 @@ def run(cluster: Any, n: int, io: str, group: int, seconds: float, events: int) 
                     stop.wait(delay)
                 sent_at[i].append(time.perf_counter())
                 client.ping()
+        # the steady pings answered (or late): then the burst
+        wait_until(lambda: sum(len(p) for p in pongs) >= n * rounds, 30, "the steady pongs")
+        for i, client in enumerate(clients):
+            sent_at[i].append(time.perf_counter())
+            client.ping()
 
     sleeper.recording = True
     pinging = threading.Thread(target=pinger, name="bench-pinger", daemon=True)
@@ -197,9 +236,9 @@ def run(cluster: Any, n: int, io: str, group: int, seconds: float, events: int) 
     result.library_threads = sum(1 for t in threading.enumerate()
                                  if t.name.startswith("rxpusher") and t not in threads_before)
     for e in range(events):  # spread over the measurement
-        node = cluster.nodes[e % len(cluster.nodes)]
+        node = nodes[e % len(nodes)]
         for start in range(0, len(channels), 100):
-            node.sdk.trigger(channels[start:start + 100], "tick", {"t": time.time(), "e": e})
+            node.trigger(channels[start:start + 100], "tick", {"t": time.time(), "e": e})
         stop.wait(seconds / max(1, events))
     pinging.join()
     result.pings_sent = sum(len(s) for s in sent_at)
@@ -214,7 +253,9 @@ def run(cluster: Any, n: int, io: str, group: int, seconds: float, events: int) 
     sleeper.stop()
     for i in range(n):
         # pongs answer pings in order on one connection: pair them up
-        result.ping_ms.extend((p - s) * 1000 for s, p in zip(sent_at[i], pongs[i]))
+        latencies = [(p - s) * 1000 for s, p in zip(sent_at[i], pongs[i])]
+        result.ping_ms.extend(latencies[:rounds])
+        result.burst_ms.extend(latencies[rounds:])
         result.event_ms.extend(got_events[i])
     result.sleeper_ms = sleeper.lateness
 
@@ -229,8 +270,9 @@ def row(result: Result) -> list[str]:
         f"{result.n:,}", result.io, f"{result.connect_s:.1f}",
         f"{percentile(result.ping_ms, 0.5):.1f}", f"{percentile(result.ping_ms, 0.99):.1f}",
         f"{max(result.ping_ms, default=0):.1f}",
+        f"{percentile(result.burst_ms, 0.5):.1f}", f"{percentile(result.burst_ms, 0.99):.1f}",
         f"{percentile(result.event_ms, 0.5):.1f}", f"{percentile(result.event_ms, 0.99):.1f}",
-        f"{len(result.ping_ms)}/{result.pings_sent}",
+        f"{len(result.ping_ms) + len(result.burst_ms)}/{result.pings_sent}",
         f"{len(result.event_ms)}/{result.events_expected}",
         str(result.threads), str(result.library_threads), f"{result.rss_kib:.0f}",
         f"{percentile(result.sleeper_ms, 0.99):.1f}", f"{max(result.sleeper_ms, default=0):.1f}",
@@ -238,7 +280,7 @@ def row(result: Result) -> list[str]:
 
 
 HEADER = ["clients", "io", "connect s", "ping p50 ms", "ping p99 ms", "ping max ms",
-          "event p50 ms", "event p99 ms", "pongs", "events", "threads", "lib threads",
+          "burst p50 ms", "burst p99 ms", "event p50 ms", "event p99 ms", "pongs", "events", "threads", "lib threads",
           "RSS KiB/conn", "sleeper p99 ms", "sleeper max ms"]
 
 
@@ -280,6 +322,8 @@ def chart(results: list[Result], path: str) -> None:
         axes[0].plot(ns, [percentile(r.ping_ms, 0.5) for r in runs], "o-", label=f"p50 ({io})")
         axes[0].plot(ns, [percentile(r.ping_ms, 0.99) for r in runs], "s--",
                      label=f"p99 ({io})")
+        axes[0].plot(ns, [percentile(r.burst_ms, 0.99) for r in runs], "^:",
+                     label=f"burst p99 ({io})")
         axes[1].plot(ns, [max(r.sleeper_ms, default=0) for r in runs], "o-",
                      label=f"max ({io})")
         axes[1].plot(ns, [percentile(r.sleeper_ms, 0.99) for r in runs], "s--",
@@ -299,8 +343,33 @@ def chart(results: list[Result], path: str) -> None:
     fig.savefig(path, dpi=100)
 
 
+def child(spec: str) -> int:
+    """Run one configuration (``--child JSON``) and print its result as JSON."""
+    config = json.loads(spec)
+    raise_file_limit(4 * config["n"] + 1024)
+    nodes = [Node(**node) for node in config["nodes"]]
+    result = run(nodes, config["n"], config["io"], config["group"], config["seconds"],
+                 config["events"])
+    print(json.dumps(dataclasses.asdict(result)))
+    return 0
+
+
+def measure(cluster: Any, n: int, io: str, args: argparse.Namespace) -> Result:
+    """One configuration in a fresh process."""
+    nodes = [{"host": node.host, "port": node.port, "app_id": node.app_id, "key": node.key,
+              "secret": node.secret} for node in cluster.nodes]
+    spec = json.dumps({"nodes": nodes, "n": n, "io": io, "group": args.group,
+                       "seconds": args.seconds, "events": args.events})
+    done = subprocess.run([sys.executable, __file__, "--child", spec], capture_output=True,
+                          text=True, timeout=600)
+    if done.returncode != 0:
+        raise SystemExit(f"the run of {n} clients (io={io}) failed:\n{done.stderr}")
+    sys.stderr.write(done.stderr)
+    return Result(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[100, 500, 1000],
                         help="numbers of clients (default: 100 500 1000)")
     parser.add_argument("--io", nargs="+", default=["shared"], choices=["shared", "dedicated"],
@@ -312,11 +381,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=5,
                         help="server events published on each channel (default 5)")
     parser.add_argument("--chart", help="write a PNG chart to this path")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        return child(args.child)
 
     from cluster_harness import SoketiCluster
 
-    raise_file_limit(4 * max(args.n) + 1024)
+    raise_file_limit(4 * max(args.n) + 1024)  # inherited by the soketi nodes
     cluster = SoketiCluster()
     results: list[Result] = []
     try:
@@ -324,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         for io in args.io:
             for n in args.n:
                 print(f"{n} clients, io={io} ...", file=sys.stderr, flush=True)
-                results.append(run(cluster, n, io, args.group, args.seconds, args.events))
+                results.append(measure(cluster, n, io, args))
     finally:
         cluster.cleanup()
     print(table(results))
