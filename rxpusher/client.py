@@ -43,9 +43,14 @@ class Pusher:
     """A Pusher Channels client (protocol 7).
 
     Connects at once unless ``auto_connect=False``; see README for every option. Observers
-    run on the connection's reader thread (or the thread whose call caused the change)
+    run on the thread that reads the connection (or the thread whose call caused the change)
     unless ``scheduler`` is given, one notification at a time. Use it as a context manager,
     or call :meth:`close`, to end its threads.
+
+    ``io="shared"`` (the default): one I/O thread reads the connections of every client in
+    the process, so observers of all clients share it and a slow one delays the others (never
+    to the point of a reconnect: liveness measures each socket). ``io="dedicated"``: this
+    client's connection is read by a thread of its own, isolated from the others.
     """
 
     def __init__(
