@@ -165,6 +165,7 @@ class WebSocketTransport:
         self._thread: threading.Thread | None = None  # the dedicated or connecting thread
         self._listener: TransportListener | None = None
         self._registration: Registration | None = None
+        self._connected: threading.Event | None = None  # set when the handshake job is over
         self._report: tuple[int | None, str] = (None, "")  # the close to report when detached
 
     @classmethod
@@ -212,7 +213,9 @@ class WebSocketTransport:
             )
             self._thread.start()
         else:
-            shared_connector().submit(lambda: self._connect_shared(url, listener))
+            self._connected = shared_connector().submit(
+                lambda: self._connect_shared(url, listener)
+            )
 
     def send(self, text: str) -> None:
         log.debug("send %s", text)
@@ -257,6 +260,8 @@ class WebSocketTransport:
         limit = 10.0 if timeout is None else timeout
         deadline = time.monotonic() + limit
         self._finished.wait(limit)
+        if self._connected is not None:
+            self._connected.wait(max(0.0, deadline - time.monotonic()))
         reactor.join_idle(max(0.0, deadline - time.monotonic()))
         shared_connector().join_idle(max(0.0, deadline - time.monotonic()))
 

@@ -150,7 +150,13 @@ class Reactor:
                 for registration in added:  # bytes may wait already (TLS buffers them)
                     if registration.state == "active":
                         self._ready(selector, registration)
-                for key, _ in selector.select():
+                try:
+                    ready = selector.select()
+                except (OSError, ValueError) as exc:  # a socket closed behind our back
+                    log.warning("I/O thread: select failed (%s); dropping closed sockets", exc)
+                    self._drop_closed(selector)
+                    continue
+                for key, _ in ready:
                     registration = key.data
                     if registration is None:
                         _drain(wake_in)
@@ -180,6 +186,13 @@ class Reactor:
         self._count -= 1
         detached.append(registration)
 
+    def _drop_closed(self, selector: selectors.BaseSelector) -> None:
+        """Detach every registered socket that was closed while registered."""
+        for key in list(selector.get_map().values()):
+            registration = key.data
+            if registration is not None and registration.sock.fileno() < 0:
+                self._finish(selector, registration)
+
     def _ready(self, selector: selectors.BaseSelector, registration: Registration) -> None:
         """Let the handler read; detach the socket when it is done with it."""
         try:
@@ -187,8 +200,11 @@ class Reactor:
         except Exception:  # noqa: BLE001 - the I/O thread serves every other socket too
             log.exception("socket handler failed")
             keep = False
-        if keep or registration.state != "active":
-            return
+        if not keep and registration.state == "active":
+            self._finish(selector, registration)
+
+    def _finish(self, selector: selectors.BaseSelector, registration: Registration) -> None:
+        """Take an active socket out of the selector and tell its handler (I/O thread)."""
         selector.unregister(registration.sock)
         with self._lock:
             registration.state = "done"
@@ -229,28 +245,40 @@ class Connector:
         self._name = name
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._jobs: collections.deque[Callable[[], None]] = collections.deque()
-        self._working: set[threading.Thread] = set()
-        self._ending: list[threading.Thread] = []  # threads that left their loop
+        self._jobs: collections.deque[tuple[Callable[[], None], threading.Event]] = (
+            collections.deque()
+        )
+        self._threads: set[threading.Thread] = set()  # in their loop
+        self._busy: set[threading.Thread] = set()  # running a job
+        self._ending: list[threading.Thread] = []  # left their loop
 
-    def submit(self, job: Callable[[], None]) -> None:
-        """Run ``job()`` on a pool thread, after the jobs submitted before it."""
+    def submit(self, job: Callable[[], None]) -> threading.Event:
+        """Run ``job()`` on a pool thread, after the jobs submitted before it; the event is
+        set once it has run and its thread is free again."""
+        done = threading.Event()
         with self._lock:
-            self._jobs.append(job)
-            if len(self._working) < min(self._size, len(self._jobs)):
+            self._jobs.append((job, done))
+            self._changed.notify_all()  # for join_idle: a job waits
+            if len(self._threads) - len(self._busy) < len(self._jobs) \
+                    and len(self._threads) < self._size:
                 thread = threading.Thread(target=self._work, name=self._name, daemon=True)
-                self._working.add(thread)
+                self._threads.add(thread)
                 thread.start()
+        return done
 
     def join_idle(self, timeout: float) -> None:
-        """When no job waits, wait up to ``timeout`` for the pool's threads to end (never for
-        the calling thread)."""
+        """When no job waits or runs (on another thread), wait up to ``timeout`` for the
+        pool's threads to end; never waits for a job (another client's handshake)."""
         current = threading.current_thread()
         deadline = time.monotonic() + timeout
+
+        def idle() -> bool:
+            return not (self._threads - {current})
+
         with self._lock:
             if not self._changed.wait_for(
-                lambda: bool(self._jobs) or not (self._working - {current}), timeout
-            ) or self._jobs:
+                lambda: idle() or bool(self._jobs) or bool(self._busy - {current}), timeout
+            ) or not idle():
                 return
             ending = [t for t in self._ending if t is not current]
             self._ending = [t for t in self._ending if t.is_alive()]
@@ -259,14 +287,20 @@ class Connector:
 
     def _work(self) -> None:
         current = threading.current_thread()
+        done: threading.Event | None = None
         while True:
             with self._lock:
+                self._busy.discard(current)
+                if done is not None:
+                    done.set()
                 if not self._jobs:
-                    self._working.discard(current)
+                    self._threads.discard(current)
                     self._ending.append(current)
                     self._changed.notify_all()
                     return
-                job = self._jobs.popleft()
+                job, done = self._jobs.popleft()
+                self._busy.add(current)
+                self._changed.notify_all()  # for join_idle: a job runs
             try:
                 job()
             except Exception:  # noqa: BLE001 - a pool thread must never die silently
@@ -277,7 +311,8 @@ class Connector:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._jobs = collections.deque()
-        self._working = set()
+        self._threads = set()
+        self._busy = set()
         self._ending = []
 
 

@@ -132,6 +132,22 @@ def test_connector_threads_end_when_no_job_waits() -> None:
     assert not library_threads("rxpusher-test-connect")
 
 
+def test_connector_join_never_waits_for_another_clients_handshake() -> None:
+    import time
+
+    pool = Connector(size=2, name="rxpusher-test-connect")
+    started, release = threading.Event(), threading.Event()
+    done = pool.submit(lambda: (started.set(), release.wait(30)))  # a silent host
+    assert started.wait(5)
+    begin = time.monotonic()
+    pool.join_idle(20)
+    assert time.monotonic() - begin < 5  # returned at once: the job is someone else's
+    release.set()
+    assert done.wait(5)
+    pool.join_idle(5)
+    assert not library_threads("rxpusher-test-connect")
+
+
 # ---- transports on the shared I/O thread --------------------------------------------------------
 
 def test_many_connections_share_one_reader_thread_and_frames_split_anywhere() -> None:
