@@ -110,15 +110,20 @@ class _WebSocket(websocket.WebSocket):
                     ssl.SSLWantReadError):
                 pass
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not _wait_for(sock, select.POLLOUT, remaining):
+            if remaining <= 0 or not _wait_for(sock, True, remaining):
                 raise websocket.WebSocketTimeoutException("send timed out: the buffer is full")
 
 
-def _wait_for(sock: socket.socket, events: int, timeout: float) -> bool:
-    """True when ``sock`` has one of ``events`` (``select.POLL*``) within ``timeout``."""
-    poller = select.poll()
-    poller.register(sock, events)
-    return bool(poller.poll(timeout * 1000))
+def _wait_for(sock: socket.socket, write: bool, timeout: float) -> bool:
+    """True when ``sock`` is readable (writable with ``write``) within ``timeout`` seconds;
+    ``poll`` where there is one (any descriptor number), else ``select``."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT if write else select.POLLIN)
+        return bool(poller.poll(timeout * 1000))
+    readable, writable, _ = select.select([] if write else [sock], [sock] if write else [], [],
+                                          timeout)
+    return bool(readable or writable)
 
 
 class WebSocketTransport:
@@ -200,7 +205,7 @@ class WebSocketTransport:
         try:
             if isinstance(sock, ssl.SSLSocket) and sock.pending():
                 return True
-            return _wait_for(sock, select.POLLIN, 0)
+            return _wait_for(sock, False, 0)
         except (OSError, ValueError):  # closed meanwhile
             return False
 

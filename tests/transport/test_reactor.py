@@ -189,6 +189,48 @@ def test_many_connections_share_one_reader_thread_and_frames_split_anywhere() ->
         assert all(listener.closed() is None for _, listener, _ in connections[1:])
 
 
+def test_sending_into_a_full_socket_buffer_waits_instead_of_failing(monkeypatch) -> None:
+    from rxpusher import transport as transport_module
+
+    waits: list[bool] = []
+    real_wait = transport_module._wait_for
+
+    def spy(sock: socket.socket, write: bool, timeout: float) -> bool:
+        waits.append(write)
+        return real_wait(sock, write, timeout)
+
+    monkeypatch.setattr(transport_module, "_wait_for", spy)
+    message, count = "m" * 60_000, 256  # 15 MB: more than both socket buffers hold
+    with RawWebSocketServer() as server:
+        transport = WebSocketTransport()
+        listener = Listener()
+        transport.open(server.url, listener)
+        peer = server.accept()
+        listener.wait(lambda log: ("open",) in log)
+        failures: list[BaseException] = []
+
+        def send_all() -> None:
+            try:
+                for _ in range(count):
+                    transport.send(message)
+            except BaseException as exc:  # noqa: BLE001 - reported by the test
+                failures.append(exc)
+
+        sender = threading.Thread(target=send_all)
+        sender.start()
+        _wait(lambda: True in waits or failures)  # the buffers are full: the sender waits
+        expected = count * (8 + len(message))  # 16-bit length, mask key, payload
+        received = 0
+        while received < expected:
+            chunk = peer.sock.recv(1 << 20)
+            assert chunk, "the client closed the socket"
+            received += len(chunk)
+        sender.join(10)
+        assert failures == [] and received == expected
+        transport.close()
+        transport.join(5)
+
+
 def test_a_transport_closed_before_its_handshake_starts() -> None:
     with RawWebSocketServer() as server:
         transport = WebSocketTransport()
