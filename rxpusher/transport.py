@@ -138,7 +138,9 @@ class WebSocketTransport:
     bytes), reported to the listener as ``on_close`` with that code and the reason.
 
     ``io="shared"`` (the default): the handshake runs on a small pool of short-lived
-    threads (``rxpusher-connect``), then the socket joins the process's one I/O thread
+    threads (``rxpusher-connect``, eight at most: ``connect_timeout`` counts from the moment
+    one of them starts the handshake, so with eight handshakes to silent hosts under way the
+    next one waits its turn), then the socket joins the process's one I/O thread
     (``rxpusher-reader``, see :mod:`rxpusher._internal.reactor`), which reads it without
     blocking and calls the listener. ``io="dedicated"``: one thread of its own
     (``rxpusher-reader``) connects, then reads the socket until it closes.
