@@ -134,7 +134,7 @@ def run_rxpusher(port: int, counter: Counter, fast: bool) -> None:
 
     if not fast:
         protocol._fast_loads = None  # noqa: SLF001 - the benchmark's backend switch
-    elif protocol._fast_loads is None:  # noqa: SLF001
+    elif protocol.fast_backend() is None:
         raise SystemExit("orjson is not installed: pip install 'rxpusher[fast]'")
     client = rxpusher.Pusher(KEY, host=HOST, ws_port=port, use_tls=False)
     subscription = client.channel(CHANNEL).events(EVENT).subscribe(counter)

@@ -47,6 +47,7 @@ Options of ``Pusher(key, *, ...)`` (keyword-only; a wrong type or value is a
 | ``scheduler_maxsize`` | 10_000 | the bound of that queue |
 | ``scheduler_overflow`` | ``"error"`` | when it is full: ``"error"``, ``"drop_oldest"``, ``"drop_newest"`` |
 | ``max_message_size`` | 10 MiB | the largest message accepted; above it the connection closes with 1009 |
+| ``io`` | ``"shared"`` | ``"shared"``: one I/O thread reads every client of the process; ``"dedicated"``: a reader thread of this client's own |
 | ``auto_connect`` | True | connect in the constructor |
 | ``transport`` | None | for tests: a transport factory (``rxpusher.testing.ScriptedServer().transport``) |
 | ``timer_scheduler`` | None | for tests: the scheduler of every timer (``TestScheduler`` for virtual time) |

@@ -9,7 +9,7 @@ import ssl
 import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Never, overload
+from typing import Any, Literal, Never, overload
 
 import reactivex
 from reactivex import Observable, abc
@@ -48,6 +48,11 @@ class Pusher:
     whose action caused the notification (the connection's reader for frames), one
     notification at a time, unless ``scheduler`` is given. Use it as a context manager (also
     ``async with``), or call :meth:`close`, to end its threads.
+
+    ``io="shared"`` (the default): one I/O thread reads the connections of every client in
+    the process, so observers of all clients share it and a slow one delays the others (never
+    to the point of a reconnect: liveness measures each socket). ``io="dedicated"``: this
+    client's connection is read by a thread of its own, isolated from the others.
     """
 
     def __init__(
@@ -85,6 +90,7 @@ class Pusher:
         scheduler_maxsize: int = DEFAULT_MAXSIZE,
         scheduler_overflow: Overflow = "error",
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        io: Literal["shared", "dedicated"] = "shared",
         auto_connect: bool = True,
         transport: Callable[[], Any] | None = None,
         timer_scheduler: abc.SchedulerBase | None = None,

@@ -66,6 +66,7 @@ class Options:
     scheduler_maxsize: int = DEFAULT_MAXSIZE
     scheduler_overflow: Overflow = "error"
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    io: str = "shared"
     auto_connect: bool = True
     transport: Callable[[], Any] | None = None
     timer_scheduler: abc.SchedulerBase | None = None
@@ -159,6 +160,8 @@ class Options:
                 f"scheduler_overflow must be one of {sorted(OVERFLOW_POLICIES)}, "
                 f"got {self.scheduler_overflow!r}"
             )
+        if self.io not in ("shared", "dedicated"):
+            raise ValueError(f"io must be 'shared' or 'dedicated', got {self.io!r}")
         if not isinstance(self.reconnect, Backoff):
             raise TypeError("reconnect must be an rxpusher.Backoff")
         if self.encryption_master_key is not None:

@@ -52,13 +52,30 @@ class Event(NamedTuple):
 
 _scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
-_fast_loads: Callable[[str], Any] | None
-"""orjson's ``loads`` when orjson is installed (``pip install rxpusher[fast]``), else None.
-:func:`loads` reads it at each call, so tests switch backends by replacing it."""
-try:
-    from orjson import loads as _fast_loads
-except ImportError:  # pragma: no cover - depends on the environment
-    _fast_loads = None
+def fast_backend() -> Callable[[str], Any] | None:
+    """orjson's ``loads`` when orjson is installed (``pip install rxpusher[fast]``), else
+    None. orjson is imported here, at the first decode, not by ``import rxpusher``."""
+    global _fast_loads
+    if _fast_loads is _import_orjson:
+        try:
+            from orjson import loads
+        except ImportError:  # pragma: no cover - depends on the environment
+            _fast_loads = None
+        else:
+            _fast_loads = loads
+    return _fast_loads
+
+
+def _import_orjson(text: str) -> Any:
+    """The first fast decode: imports orjson (or finds it missing), then decodes like it."""
+    fast = fast_backend()
+    return _std_loads(text) if fast is None else fast(text)
+
+
+_fast_loads: Callable[[str], Any] | None = _import_orjson
+"""orjson's ``loads`` when orjson is installed, else None (until the first decode, a stand-in
+that finds out: see :func:`fast_backend`). :func:`loads` reads it at each call, so tests
+switch backends by replacing it."""
 
 # orjson is exact for integers in [-2**63, 2**64 - 1] and makes floats of the others, which
 # all have 20 digits or more, or a minus sign and 19 or more. Digits, "-", and the characters of

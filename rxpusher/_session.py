@@ -30,7 +30,7 @@ from reactivex.scheduler import VirtualTimeScheduler
 from . import _encryption as encryption, _protocol as protocol
 from ._internal.handoff import HandoffObserver
 from ._internal.lane import Lane
-from ._internal.timers import TimerThread
+from ._internal.timers import TimerHandle, shared_timers
 from ._states import ChannelState, ConnectionState, Health, Interruption
 from ._auth import Authorization, Authorizer, UserAuthorization, Workers, shorten
 from ._exceptions import (
@@ -179,10 +179,10 @@ class Session:
         self._batching: list[str] | None = None  # channels collected for one batch call
 
         # the timers
-        self._owned_scheduler: TimerThread | None = None
+        self._owned_scheduler: TimerHandle | None = None
         scheduler = options.timer_scheduler
         if scheduler is None:
-            scheduler = self._owned_scheduler = TimerThread()
+            scheduler = self._owned_scheduler = shared_timers().handle()
             self._clock: Callable[[], float] = time.monotonic
         else:
             self._clock = _seconds_clock(scheduler)
@@ -844,10 +844,8 @@ class Session:
         for transport in retired:
             transport.join(join_timeout)
         if self._owned_scheduler is not None:
-            thread = self._owned_scheduler.thread
             self._owned_scheduler.dispose()
-            if thread is not None and thread is not threading.current_thread():
-                thread.join(_JOIN_TIMEOUT)
+            self._owned_scheduler.join(_JOIN_TIMEOUT)
         if not self._lane.in_lane:
             self._lane.wait_idle(_JOIN_TIMEOUT)
 

@@ -1,9 +1,10 @@
 """The transport seam: a WebSocket that reports what happens to a listener.
 
-:class:`WebSocketTransport` runs one reader thread: websocket-client opens the socket and
-sends; rxpusher's own frame parser reads it (websocket-client's reconnect loop would hide
-close codes, and its reader parses one frame per several Python calls). Unit tests
-replace it with :class:`rxpusher.testing.ScriptedTransport`.
+:class:`WebSocketTransport`: websocket-client opens the socket and sends; rxpusher's own
+frame parser reads it, on the process's one I/O thread or on a reader thread of its own
+(websocket-client's reconnect loop would hide close codes, and its reader parses one frame
+per several Python calls). Unit tests replace it with
+:class:`rxpusher.testing.ScriptedTransport`.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import websocket
 
 from ._protocol import redacted
+from ._internal.reactor import Registration, shared_connector, shared_reactor
 from ._internal.wsframes import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Close,
@@ -39,6 +42,7 @@ log = logging.getLogger("rxpusher")
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
+    "IO_MODES",
     "Transport",
     "TransportListener",
     "WebSocketTransport",
@@ -85,16 +89,66 @@ class Transport(Protocol):
         """Wait for the reader thread, if any, to end."""
 
 
+IO_MODES = ("shared", "dedicated")
+"""How a client's connection is read: ``"shared"`` (one I/O thread for every connection of
+the process) or ``"dedicated"`` (a reader thread of its own)."""
+
+_SEND_TIMEOUT = 30.0
+"""Seconds a send may wait for room in a full socket buffer before it fails."""
+
+
+class _WebSocket(websocket.WebSocket):
+    """websocket-client's socket, sending on a non-blocking socket too (the shared I/O
+    thread reads it without blocking while callers send from their own threads)."""
+
+    def _send(self, data: str | bytes) -> int:
+        sock = self.sock
+        if sock is None or sock.gettimeout() != 0:
+            return int(super()._send(data))
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        deadline = time.monotonic() + _SEND_TIMEOUT
+        while True:
+            try:
+                return int(sock.send(data))
+            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError,
+                    ssl.SSLWantReadError):
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not _wait_for(sock, True, remaining):
+                raise websocket.WebSocketTimeoutException("send timed out: the buffer is full")
+
+
+def _wait_for(sock: socket.socket, write: bool, timeout: float) -> bool:
+    """True when ``sock`` is readable (writable with ``write``) within ``timeout`` seconds;
+    ``poll`` where there is one (any descriptor number), else ``select``."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT if write else select.POLLIN)
+        return bool(poller.poll(timeout * 1000))
+    readable, writable, _ = select.select([] if write else [sock], [sock] if write else [], [],
+                                          timeout)
+    return bool(readable or writable)
+
+
 class WebSocketTransport:
-    """A websocket-client socket read by one daemon thread.
+    """A websocket-client socket read by rxpusher's frame parser.
 
     websocket-client performs the opening handshake (TLS, proxies included) and every send;
-    after the handshake the reader thread reads the socket itself, many frames per ``recv``,
-    through :class:`rxpusher._internal.wsframes.FrameParser`. It answers pings, reports every
+    after the handshake rxpusher reads the socket itself, many frames per ``recv``, through
+    :class:`rxpusher._internal.wsframes.FrameParser`. It answers pings, reports every
     frame as activity before delivering it, and fails the connection on a protocol violation:
     close 1002 (masked or malformed frames), 1007 (a text frame that is not valid UTF-8: text
     is never delivered altered) or 1009 (a frame or message above ``max_message_size``
     bytes), reported to the listener as ``on_close`` with that code and the reason.
+
+    ``io="shared"`` (the default): the handshake runs on a small pool of short-lived
+    threads (``rxpusher-connect``, eight at most: ``connect_timeout`` counts from the moment
+    one of them starts the handshake, so with eight handshakes to silent hosts under way the
+    next one waits its turn), then the socket joins the process's one I/O thread
+    (``rxpusher-reader``, see :mod:`rxpusher._internal.reactor`), which reads it without
+    blocking and calls the listener. ``io="dedicated"``: one thread of its own
+    (``rxpusher-reader``) connects, then reads the socket until it closes.
     """
 
     def __init__(
@@ -103,10 +157,14 @@ class WebSocketTransport:
         sslopt: dict[str, Any] | None = None,
         connect_options: dict[str, Any] | None = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        io: str = "shared",
     ) -> None:
+        if io not in IO_MODES:
+            raise ValueError(f"io must be one of {IO_MODES}, got {io!r}")
         self._connect_timeout = connect_timeout
         self._connect_options = connect_options or {}
-        self._ws = websocket.WebSocket(
+        self._io = io
+        self._ws = _WebSocket(
             enable_multithread=True,
             skip_utf8_validation=True,  # only close reasons go through its reader
             sslopt=sslopt or {"cert_reqs": ssl.CERT_REQUIRED},
@@ -114,11 +172,18 @@ class WebSocketTransport:
         self._parser = FrameParser(max_message_size)
         self._batch: Iterator[Item] = iter(())  # the items of the last recv being delivered
         self._closed = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._undelivered = 0  # text frames read and not yet handed to the listener
+        self._opened = False
+        self._finished = threading.Event()  # nothing runs on behalf of this transport any more
+        self._thread: threading.Thread | None = None  # the dedicated or connecting thread
+        self._listener: TransportListener | None = None
+        self._registration: Registration | None = None
+        self._connected: threading.Event | None = None  # set when the handshake job is over
+        self._report: tuple[int | None, str] = (None, "")  # the close to report when detached
 
     @classmethod
     def from_options(cls, options: Options) -> WebSocketTransport:
-        """A transport with the client's timeout, TLS, proxy and message size options."""
+        """A transport with the client's timeout, TLS, proxy, message size and I/O options."""
         sslopt: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED}
         if options.ssl_context is not None:
             sslopt = {"context": options.ssl_context}
@@ -126,20 +191,21 @@ class WebSocketTransport:
             sslopt["ca_certs"] = options.ca_bundle
         max_message_size = options.max_message_size
         return cls(
-            options.connect_timeout, sslopt, proxy_options(options.proxy), max_message_size
+            options.connect_timeout, sslopt, proxy_options(options.proxy), max_message_size,
+            options.io,
         )
 
     @property
     def alive(self) -> bool:
-        """True while the reader thread runs."""
-        return self._thread is not None and self._thread.is_alive()
+        """True from ``open`` until nothing runs on its behalf any more."""
+        return self._opened and not self._finished.is_set()
 
     def has_pending_input(self) -> bool:
         """True when received input waits to be handled: frames of the last ``recv`` not yet
         delivered, a partial frame in the parser, bytes decrypted and buffered by TLS, or the
-        socket readable right now. Cheap (one ``select`` with a zero timeout at most);
+        socket readable right now. Cheap (one ``poll`` with a zero timeout at most);
         callable from any thread."""
-        if operator.length_hint(self._batch) or self._parser.buffered:
+        if self._undelivered or operator.length_hint(self._batch) or self._parser.buffered:
             return True
         sock = self._ws.sock
         if sock is None:
@@ -147,16 +213,22 @@ class WebSocketTransport:
         try:
             if isinstance(sock, ssl.SSLSocket) and sock.pending():
                 return True
-            readable, _, _ = select.select([sock], [], [], 0)
+            return _wait_for(sock, False, 0)
         except (OSError, ValueError):  # closed meanwhile
             return False
-        return bool(readable)
 
     def open(self, url: str, listener: TransportListener) -> None:
-        self._thread = threading.Thread(
-            target=self._run, args=(url, listener), name="rxpusher-reader", daemon=True
-        )
-        self._thread.start()
+        self._opened = True
+        self._listener = listener
+        if self._io == "dedicated":
+            self._thread = threading.Thread(
+                target=self._run, args=(url, listener), name="rxpusher-reader", daemon=True
+            )
+            self._thread.start()
+        else:
+            self._connected = shared_connector().submit(
+                lambda: self._connect_shared(url, listener)
+            )
 
     def send(self, text: str) -> None:
         if log.isEnabledFor(logging.DEBUG):
@@ -183,49 +255,141 @@ class WebSocketTransport:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+        registration = self._registration
+        if registration is not None:
+            shared_reactor().detach(registration)
 
     def join(self, timeout: float | None = None) -> None:
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        """Wait for the threads that work for this connection to let go of it (never for the
+        calling thread, nor on the shared I/O thread, which serves other connections)."""
+        current = threading.current_thread()
+        if self._io == "dedicated":
+            thread = self._thread
+            if thread is not None and thread is not current:
+                thread.join(timeout)
+            return
+        reactor = shared_reactor()
+        if not self._opened or current is reactor.thread or current is self._thread:
+            return
+        limit = 10.0 if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        self._finished.wait(limit)
+        if self._connected is not None:
+            self._connected.wait(max(0.0, deadline - time.monotonic()))
+        reactor.join_idle(max(0.0, deadline - time.monotonic()))
+        shared_connector().join_idle(max(0.0, deadline - time.monotonic()))
+
+    # ---- shared I/O ---------------------------------------------------------------------
+
+    def _connect_shared(self, url: str, listener: TransportListener) -> None:
+        """The handshake, on a pool thread; then the socket joins the I/O thread."""
+        self._thread = threading.current_thread()
+        try:
+            if self._closed.is_set():  # closed while waiting for a pool thread
+                self._end()
+                return
+            sock = self._handshake(url)
+            if sock is None or self._closed.is_set():
+                self._end()
+                return
+            sock.setblocking(False)
+            listener.on_open()
+            if self._closed.is_set():
+                self._end()
+                return
+            self._registration = shared_reactor().register(sock, self)
+            if self._closed.is_set():  # closed while registering: close() missed it
+                shared_reactor().detach(self._registration)
+        except Exception as exc:  # noqa: BLE001 - the socket died: report it as a close
+            self._report = (None, self._report[1] or f"{type(exc).__name__}: {exc}")
+            self._end()
+        finally:
+            self._thread = None
+
+    def on_readable(self) -> bool:
+        """Read what the socket holds without blocking and deliver it (on the I/O thread);
+        False when the connection is over."""
+        sock = self._ws.sock
+        listener = self._listener
+        if sock is None or listener is None or self._closed.is_set():
+            return False
+        try:
+            while True:
+                try:
+                    data = sock.recv(RECV_SIZE)
+                except (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+                        ssl.SSLWantWriteError):
+                    return True
+                if not data:
+                    self._report = (None, "connection lost")
+                    return False
+                if self._closed.is_set():
+                    return False
+                outcome = self._deliver(data, listener)
+                if outcome is not None:
+                    self._report = outcome
+                    return False
+                if self._closed.is_set():
+                    return False
+                # decrypted bytes buffered by TLS never make the socket readable again
+                if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                    return True
+        except Exception as exc:  # noqa: BLE001 - the socket died: report it as a close
+            self._report = (None, f"{type(exc).__name__}: {exc}")
+            return False
+
+    def on_detached(self) -> None:
+        """The socket left the I/O thread: close it and report the close (if not closed by
+        the client)."""
+        self._end()
+
+    def _end(self) -> None:
+        """Close the socket and report the close unless the client closed it."""
+        try:
+            self._ws.shutdown()  # type: ignore[no-untyped-call]
+        except Exception:  # noqa: BLE001
+            pass
+        listener = self._listener
+        try:
+            if not self._closed.is_set() and listener is not None:
+                self._closed.set()
+                listener.on_close(*self._report)
+        finally:
+            self._finished.set()
+
+    # ---- dedicated reader ----------------------------------------------------------------
+
+    def _handshake(self, url: str) -> socket.socket | None:
+        """websocket-client's opening handshake; None (the reason kept for the report) when
+        it fails."""
+        ws = self._ws
+        try:
+            ws.connect(  # type: ignore[no-untyped-call]
+                url, timeout=self._connect_timeout, **self._connect_options
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is a failed attempt
+            self._report = (None, f"{type(exc).__name__}: {exc}")
+            return None
+        sock: socket.socket | None = ws.sock
+        return sock
 
     def _run(self, url: str, listener: TransportListener) -> None:
-        ws = self._ws
-        code: int | None = None
-        reason = ""
         try:
-            try:
-                ws.connect(  # type: ignore[no-untyped-call]
-                    url, timeout=self._connect_timeout, **self._connect_options
-                )
-            except Exception as exc:  # noqa: BLE001 - any failure to connect is a failed attempt
-                reason = f"{type(exc).__name__}: {exc}"
+            sock = self._handshake(url)
+            if sock is None or self._closed.is_set():
                 return
-            ws.settimeout(None)
-            sock = ws.sock
-            if self._closed.is_set() or sock is None:
-                return
+            sock.settimeout(None)
             listener.on_open()
-            code, reason = self._read(sock, listener)
+            self._report = self._read(sock, listener)
         except Exception as exc:  # noqa: BLE001 - the socket died: report it as a close
-            if not reason:
-                reason = f"{type(exc).__name__}: {exc}"
+            self._report = (None, self._report[1] or f"{type(exc).__name__}: {exc}")
         finally:
-            try:
-                ws.shutdown()  # type: ignore[no-untyped-call]
-            except Exception:  # noqa: BLE001
-                pass
-            if not self._closed.is_set():
-                self._closed.set()
-                listener.on_close(code, reason)
+            self._end()
 
     def _read(self, sock: socket.socket, listener: TransportListener) -> tuple[int | None, str]:
         """Read and dispatch frames until the server closes, the socket dies or the
         protocol is broken; return the close code and reason to report."""
         recv = sock.recv
-        feed = self._parser.feed
-        on_activity = listener.on_activity
-        on_frame = listener.on_frame
         closed = self._closed.is_set
         while True:
             data = recv(RECV_SIZE)
@@ -233,23 +397,59 @@ class WebSocketTransport:
                 return None, "connection lost"
             if closed():
                 return None, ""
-            self._batch = batch = iter(feed(data))
-            for item in batch:
-                if item.__class__ is str:
-                    on_frame(item)  # counts as activity too
-                elif isinstance(item, Ping):
-                    on_activity()
-                    self._ws.pong(item.payload)
-                elif isinstance(item, Close):
-                    on_activity()
-                    self._echo_close(item.code)
-                    return item.code, item.reason
-                elif isinstance(item, Failure):
-                    log.warning("closing the connection (%d): %s", item.code, item.reason)
-                    self._echo_close(item.code, item.reason)
-                    return item.code, item.reason
-                else:  # pongs, fragments and binary messages only count as activity
-                    on_activity()
+            outcome = self._deliver(data, listener)
+            if outcome is not None:
+                return outcome
+
+    # ---- both ----------------------------------------------------------------------------
+
+    def _deliver(self, data: bytes, listener: TransportListener) -> tuple[int | None, str] | None:
+        """Parse ``data`` and report its frames; the close to report when the connection is
+        over (a close frame or a protocol violation), else None."""
+        on_activity = listener.on_activity
+        on_frames = getattr(listener, "on_frames", None)
+        self._batch = batch = iter(self._parser.feed(data))
+        texts: list[str] = []
+        for item in batch:
+            if item.__class__ is str:
+                texts.append(item)  # delivered together, before anything that follows
+                continue
+            if texts:
+                self._deliver_texts(texts, listener, on_frames)
+                texts = []
+            if isinstance(item, Ping):
+                on_activity()
+                self._ws.pong(item.payload)
+            elif isinstance(item, Close):
+                on_activity()
+                self._echo_close(item.code)
+                return item.code, item.reason
+            elif isinstance(item, Failure):
+                log.warning("closing the connection (%d): %s", item.code, item.reason)
+                self._echo_close(item.code, item.reason)
+                return item.code, item.reason
+            else:  # pongs, fragments and binary messages only count as activity
+                on_activity()
+        if texts:
+            self._deliver_texts(texts, listener, on_frames)
+        return None
+
+    def _deliver_texts(self, texts: list[str], listener: TransportListener,
+                       on_frames: Callable[[list[str]], None] | None) -> None:
+        """Report text frames read together: in one ``on_frames`` call when the listener has
+        it (one turn of the client's delivery lane for all of them), else one by one."""
+        if on_frames is not None:
+            self._undelivered = len(texts)
+            on_frames(texts)  # the client drops what follows a close() made meanwhile
+            self._undelivered = 0
+            return
+        closed = self._closed.is_set
+        for index, text in enumerate(texts):
+            if closed():
+                break  # close() from the listener: nothing more is delivered
+            self._undelivered = len(texts) - index - 1
+            listener.on_frame(text)
+        self._undelivered = 0
 
     def _echo_close(self, code: int | None, reason: str = "") -> None:
         """Send a close frame with ``code`` (none for a close without status), best effort."""

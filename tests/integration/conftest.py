@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable
 
 import pytest
 
+from io_harness import force_io
 from local_harness import SERVER_KINDS, make_server
 from soketi_harness import HOST, AuthServer, ServerHarness, free_port
 
@@ -89,6 +90,17 @@ def sdk(server: ServerHarness) -> Any:
 # --------------------------------------------------------------------------------------------
 # rxpusher clients
 # --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def io_mode(monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The ``io`` option forced on every client: ``RXPUSHER_TEST_IO=dedicated`` runs the
+    suite with a reader thread per connection (unset: the default, the shared I/O thread).
+    A module overrides this fixture to run in one mode."""
+    mode = os.environ.get("RXPUSHER_TEST_IO")
+    if mode:
+        force_io(monkeypatch, mode)
+    return mode
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from helpers.raw_ws_server import (
     server_frame,
     text_frame,
 )
-from rxpusher._transport import DEFAULT_MAX_MESSAGE_SIZE, WebSocketTransport
+from rxpusher._transport import DEFAULT_MAX_MESSAGE_SIZE, IO_MODES, WebSocketTransport
 
 pytestmark = pytest.mark.integration
 
@@ -76,14 +76,20 @@ def server() -> Iterator[RawWebSocketServer]:
         yield raw
 
 
+@pytest.fixture(params=IO_MODES)
+def io(request: pytest.FixtureRequest) -> str:
+    """Every test runs with the shared I/O thread and with a dedicated reader."""
+    return str(request.param)
+
+
 @pytest.fixture
 def connect(
-    server: RawWebSocketServer,
+    server: RawWebSocketServer, io: str
 ) -> Iterator[Callable[..., tuple[WebSocketTransport, Listener, Peer]]]:
     transports: list[WebSocketTransport] = []
 
     def make(**kwargs: Any) -> tuple[WebSocketTransport, Listener, Peer]:
-        transport = WebSocketTransport(**kwargs)
+        transport = WebSocketTransport(io=io, **kwargs)
         transports.append(transport)
         listener = Listener()
         transport.open(server.url, listener)
@@ -196,8 +202,8 @@ def test_listener_hears_nothing_after_close(connect) -> None:
     assert close_code(peer.read_until(CLOSE)) == 1000
 
 
-def test_close_inside_the_listener_stops_delivery_of_frames_already_read(server) -> None:
-    transport = WebSocketTransport()
+def test_close_inside_the_listener_stops_delivery_of_frames_already_read(server, io) -> None:
+    transport = WebSocketTransport(io=io)
     listener = Listener()
     original = listener.on_frame
 
@@ -277,11 +283,11 @@ def test_from_options_applies_the_clients_max_message_size() -> None:
 
 # ---- TLS -----------------------------------------------------------------------------------
 
-def test_tls_frames_pings_and_pending_bytes(certificate: tuple[Path, Path]) -> None:
+def test_tls_frames_pings_and_pending_bytes(certificate: tuple[Path, Path], io: str) -> None:
     cert, _ = certificate
     with RawWebSocketServer(tls=certificate) as server:
         transport = WebSocketTransport(sslopt={"cert_reqs": ssl.CERT_REQUIRED,
-                                               "ca_certs": str(cert)})
+                                               "ca_certs": str(cert)}, io=io)
         listener = Listener()
         transport.open(server.url, listener)
         peer = server.accept()

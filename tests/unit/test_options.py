@@ -193,3 +193,13 @@ def test_the_options_repr_hides_secrets() -> None:
         "secret": "s3cr3t", "auth": {"username": "u", "password": "pw", "headers": {"X": "tok"}},
         "channel_data": {"user_id": "1", "user_info": {"email": "a@b"}}}))
     assert "s3cr3t" not in text and "pw" not in text and "tok" not in text and "a@b" not in text
+
+
+def test_io_is_shared_by_default_and_validated(server) -> None:
+    from rxpusher._options import Options
+
+    assert Options.from_kwargs("key", {}).io == "shared"
+    assert Options.from_kwargs("key", {"io": "dedicated"}).io == "dedicated"
+    with pytest.raises(ValueError, match="io must be"):
+        Pusher("key", transport=server.transport, io="threads")  # type: ignore[arg-type]
+    assert server.attempts == 0
