@@ -150,6 +150,8 @@ class Reactor:
                 for registration in added:  # bytes may wait already (TLS buffers them)
                     if registration.state == "active":
                         self._ready(selector, registration)
+                if added and self._count == 0:
+                    continue  # those reads ended the last connection: end, don't select
                 try:
                     ready = selector.select()
                 except (OSError, ValueError) as exc:  # a socket closed behind our back

@@ -102,6 +102,14 @@ def connect(
         transport.close()
         transport.join(5)
         assert not transport.alive
+    if io == "shared":  # the I/O thread ends once its last connection is gone, however it ended
+        from rxpusher._internal.reactor import shared_reactor
+        from rxpusher.testing import wait_until
+
+        reactor = shared_reactor()
+        wait_until(lambda: reactor.connections == 0 and not (
+            reactor.thread is not None and reactor.thread.is_alive()), timeout=2,
+            what="the shared I/O thread to end")
 
 
 def close_code(payload: bytes) -> int:
