@@ -219,7 +219,8 @@ def run_subscriber(kind: str, port: int, sizes: list[int]) -> None:
     elif kind == "rxpusher":
         import rxpusher
 
-        client = rxpusher.Pusher(KEY, host=HOST, ws_port=port, use_tls=False, secret=SECRET)
+        client = rxpusher.Pusher(KEY, host=HOST, ws_port=port, use_tls=False, secret=SECRET,
+                                 **({"io": os.environ["RXPUSHER_IO"]} if "RXPUSHER_IO" in os.environ else {}))
         channel = client.channel(CHANNEL)
         subscription = channel.events(EVENT).subscribe(recorder)
         channel.state.subscribe(lambda s: ready() if s == "subscribed" else None)
