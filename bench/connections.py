@@ -4,7 +4,7 @@ cluster.
 Run from the repository root:  python bench/connections.py  [--n 100 500 1000] [--chart PATH]
 
 Three soketi nodes (tests/servers/node_modules/.bin/soketi, installed by ``npm ci`` there) on
-one Redis (``redis-server``), started with tests/integration/cluster_harness.py on loopback
+one Redis (``redis-server``), started with tests/helpers/cluster_harness.py on loopback
 addresses 127.0.0.1-3 and stopped at the end. Each N runs in a fresh Python process (so that
 memory freed by a previous run does not hide what this one costs), in which:
 
@@ -53,7 +53,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # benchmark this checkout's rxpusher
-sys.path.insert(0, str(ROOT / "tests" / "integration"))  # the cluster harness
+sys.path.insert(0, str(ROOT / "tests"))  # tests/helpers: the cluster harness
 
 import rxpusher  # noqa: E402
 
@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         return child(args.child)
 
-    from cluster_harness import SoketiCluster
+    from helpers.cluster_harness import SoketiCluster
 
     raise_file_limit(4 * max(args.n) + 1024)  # inherited by the soketi nodes
     cluster = SoketiCluster()

@@ -1,5 +1,5 @@
-"""Fixtures of the integration tests (the machinery lives in ``soketi_harness`` and
-``local_harness``).
+"""Fixtures of the integration tests (the machinery lives in ``tests/helpers``:
+``soketi_harness`` and ``local_harness``).
 
 - ``server``: the session's server on free loopback ports, parametrized over
   ``SERVER_KINDS`` = soketi and the project's own ``rxpusher.server`` (test ids ``[soketi]`` /
@@ -28,9 +28,9 @@ from typing import Any, Callable, Iterable
 
 import pytest
 
-from io_harness import force_io
-from local_harness import SERVER_KINDS, make_server
-from soketi_harness import HOST, AuthServer, ServerHarness, free_port
+from helpers.io_harness import force_io
+from helpers.local_harness import SERVER_KINDS, make_server
+from helpers.soketi_harness import HOST, AuthServer, ServerHarness, free_port
 
 INTEGRATION_DIR = Path(__file__).resolve().parent
 

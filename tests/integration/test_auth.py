@@ -10,7 +10,7 @@ import pytest
 from reactivex import operators as ops
 
 import rxpusher
-from soketi_harness import Collector, wait_state, wait_subscribed
+from helpers.soketi_harness import Collector, wait_state, wait_subscribed
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from soketi_harness import AuthRequest, AuthServer, wait_for, wait_state
+from helpers.soketi_harness import AuthRequest, AuthServer, wait_for, wait_state
 
 pytestmark = pytest.mark.integration
 

@@ -192,7 +192,7 @@ def test_listen_subscribes_private_and_presence_channels(soketi, auth_server, un
 def test_serve_runs_a_server_that_listen_and_trigger_use_and_stops_cleanly_on_ctrl_c(unique):
     import signal
 
-    from soketi_harness import free_port
+    from helpers.soketi_harness import free_port
 
     port = str(free_port())
     serve = subprocess.Popen(
@@ -377,7 +377,7 @@ def test_the_secret_can_come_from_a_file_and_help_says_how(local, unique, tmp_pa
 
 
 def test_trigger_errors_are_one_short_line_without_the_signed_url(local):
-    from soketi_harness import free_port
+    from helpers.soketi_harness import free_port
 
     unreachable = run_cli("trigger", "--local", "--port", str(free_port()), "c", "e", "{}")
     wrong_secret = run_cli("trigger", "--local", "--port", str(local.port), "--secret", "bad",
@@ -393,7 +393,7 @@ def test_trigger_errors_are_one_short_line_without_the_signed_url(local):
 
 
 def test_listen_verbose_shows_connection_attempts_and_their_causes():
-    from soketi_harness import free_port
+    from helpers.soketi_harness import free_port
 
     port = free_port()  # nobody listens there
     listen = start_listen("--local", "--port", str(port), "--channel", "c", "-v")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from soketi_harness import Collector, wait_state, wait_subscribed
+from helpers.soketi_harness import Collector, wait_state, wait_subscribed
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,8 @@ from typing import Any, Iterable
 import pytest
 
 import rxpusher
-from cluster_harness import SoketiCluster
-from soketi_harness import Collector, Soketi, wait_for, wait_state, wait_subscribed
+from helpers.cluster_harness import SoketiCluster
+from helpers.soketi_harness import Collector, Soketi, wait_for, wait_state, wait_subscribed
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import rxpusher
-from soketi_harness import Collector, wait_state, wait_subscribed
+from helpers.soketi_harness import Collector, wait_state, wait_subscribed
 
 pytestmark = pytest.mark.integration
 

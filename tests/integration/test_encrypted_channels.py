@@ -10,7 +10,7 @@ import os
 import pusher as pusher_sdk
 import pytest
 
-from soketi_harness import AuthRequest, AuthServer, Collector, wait_subscribed
+from helpers.soketi_harness import AuthRequest, AuthServer, Collector, wait_subscribed
 
 pytestmark = pytest.mark.integration
 

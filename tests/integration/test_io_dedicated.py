@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from io_harness import force_io
+from helpers.io_harness import force_io
 # Collected here again, in dedicated mode. The cycles test counts every thread of the
 # process: it runs first, before the tests whose auth endpoint threads end in their own time.
 from test_resources import test_connect_close_cycles_do_not_leak_threads  # noqa: F401, I001

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import rxpusher
-from soketi_harness import Collector, wait_subscribed
+from helpers.soketi_harness import Collector, wait_subscribed
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from soketi_harness import HOST, Collector, wait_subscribed
+from helpers.soketi_harness import HOST, Collector, wait_subscribed
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 import rxpusher
-from soketi_harness import AuthServer, Collector, wait_for, wait_state
+from helpers.soketi_harness import AuthServer, Collector, wait_for, wait_state
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import rxpusher
-from soketi_harness import Collector
+from helpers.soketi_harness import Collector
 
 pytestmark = pytest.mark.integration
 

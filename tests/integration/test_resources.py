@@ -9,7 +9,7 @@ import threading
 import pytest
 
 import rxpusher
-from soketi_harness import AuthServer, Collector, wait_for, wait_state
+from helpers.soketi_harness import AuthServer, Collector, wait_for, wait_state
 
 pytestmark = pytest.mark.integration
 
@@ -115,7 +115,7 @@ def test_connect_close_cycles_do_not_leak_threads(soketi, unique):
 
 
 def test_close_while_connecting_to_a_dead_port(unique):
-    from soketi_harness import HOST, free_port
+    from helpers.soketi_harness import HOST, free_port
 
     before = set(threading.enumerate())
     dead = free_port()

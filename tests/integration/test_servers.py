@@ -17,7 +17,7 @@ import threading
 import pytest
 import websocket
 
-from soketi_harness import wait_for
+from helpers.soketi_harness import wait_for
 
 pytestmark = pytest.mark.integration
 

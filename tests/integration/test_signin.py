@@ -8,7 +8,7 @@ import json
 import pytest
 
 import rxpusher
-from soketi_harness import Collector, wait_for, wait_state
+from helpers.soketi_harness import Collector, wait_for, wait_state
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 import pytest
 
 import rxpusher
-from soketi_harness import HOST, Collector, Soketi, wait_for, wait_state, wait_subscribed
+from helpers.soketi_harness import HOST, Collector, Soketi, wait_for, wait_state, wait_subscribed
 
 # The socket tests are soketi only: they need a server speaking TLS (wss:// and https://), and
 # the local rxpusher.server listens on plain TCP only (it is a development server; TLS is not

@@ -8,7 +8,7 @@ from typing import Any
 
 import pusher
 import pytest
-from raw_pusher_client import RawClient
+from helpers.raw_pusher_client import RawClient
 
 from rxpusher.server import LocalServer
 from rxpusher.server.pytest_plugin import pusher_server  # noqa: F401  (the plugin's fixture)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pusher
 import pytest
-from raw_pusher_client import RawClient
+from helpers.raw_pusher_client import RawClient
 
 from rxpusher.server import LocalServer, channel_auth
 

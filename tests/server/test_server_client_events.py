@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pusher
-from raw_pusher_client import RawClient
+from helpers.raw_pusher_client import RawClient
 
 from rxpusher.server import LocalServer
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 import websocket
-from raw_pusher_client import RawClient
+from helpers.raw_pusher_client import RawClient
 
 from rxpusher.server import LocalServer
 

@@ -11,7 +11,7 @@ import pusher
 import pytest
 import requests
 from pusher.signature import sign
-from raw_pusher_client import RawClient
+from helpers.raw_pusher_client import RawClient
 
 from rxpusher.server import LocalServer
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pusher
 import pytest
-from raw_pusher_client import RawClient
+from helpers.raw_pusher_client import RawClient
 
 import rxpusher.server
 from rxpusher.server import LocalServer, main

@@ -14,7 +14,7 @@ from typing import Any
 
 import pusher
 import pytest
-from raw_pusher_client import RawClient
+from helpers.raw_pusher_client import RawClient
 
 from rxpusher.server import LocalServer
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pusher
 import websocket
-from raw_pusher_client import RawClient
+from helpers.raw_pusher_client import RawClient
 
 
 def signin(client: RawClient, sdk: pusher.Pusher, user: dict[str, object]) -> dict[str, object]:

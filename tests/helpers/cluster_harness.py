@@ -26,7 +26,7 @@ from typing import Any
 
 import websocket
 
-from soketi_harness import (
+from helpers.soketi_harness import (
     DEFAULT_TIMEOUT,
     HOST,
     Soketi,

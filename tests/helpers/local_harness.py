@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from soketi_harness import HOST, ServerHarness, Soketi, port_is_open, wait_for
+from helpers.soketi_harness import HOST, ServerHarness, Soketi, port_is_open, wait_for
 
 
 class LocalPusherServer(ServerHarness):
