@@ -772,10 +772,16 @@ class Session:
     def _disconnect(self) -> None:
         self._wanted = False
         self._cancel_timers()
+        self._drop_connection(C.DISCONNECTED)
+
+    def _drop_connection(self, state: ConnectionState | None = None) -> None:
+        """Close the socket on our side (then enter ``state``, if given); every channel waits
+        for the next connection."""
         was_connected = self.state is C.CONNECTED
         self._drop_transport(1000)
         self.socket_id = None
-        self._set_state(C.DISCONNECTED)
+        if state is not None:
+            self._set_state(state)
         self._connection_lost_for_channels(was_connected)
 
     def reconnect(self) -> None:
@@ -785,10 +791,7 @@ class Session:
             self._wanted = True
             self._retry.disposable = Disposable()
             self._liveness.disposable = Disposable()
-            was_connected = self.state is C.CONNECTED
-            self._drop_transport(1000)
-            self.socket_id = None
-            self._connection_lost_for_channels(was_connected)
+            self._drop_connection()
             self._failures = 0
             self._enter_connecting()
             self._open()

@@ -84,12 +84,13 @@ class Lane:
         """Inside the lane: run what was posted so far, now (between two frames of a batch,
         so that what one frame caused is delivered before the next frame)."""
         queue = self._queue
+        report = self._report
         while queue:
             item, args = queue.popleft()
             try:
                 item(*args)
             except Exception as exc:  # noqa: BLE001 - the lane must never stop
-                self._report(exc)
+                report(exc)
 
     @property
     def delivering(self) -> bool:
@@ -114,14 +115,8 @@ class Lane:
 
     def _run_queue(self) -> None:
         """Run items until the queue is empty, then let go of the turn (held on entry)."""
-        queue = self._queue
         try:
-            while queue:
-                item, args = queue.popleft()
-                try:
-                    item(*args)
-                except Exception as exc:  # noqa: BLE001 - the lane must never stop
-                    self._report(exc)
+            self.run_posted()
         finally:
             self._owner = None
             self._turn.release()
