@@ -111,3 +111,12 @@ def test_run_forever_returns_when_a_callback_closes_the_client(make_pusher, serv
     p.run_forever()
     with pytest.raises(ClosedError):
         p.connect()
+
+
+def test_wait_subscribed_on_a_handle_of_a_closed_client_raises_closed_error(pusher) -> None:
+    channel = pusher.channel("c")
+    pusher.close()
+    with pytest.raises(ClosedError):
+        channel.wait_subscribed(timeout=1)
+    with pytest.raises(ClosedError):
+        pusher.wait_connected()
