@@ -758,10 +758,16 @@ class Session:
             self._wanted = True
             self._stopped_by = None
             if self._transport is None and self.state not in (C.CONNECTING, C.UNAVAILABLE):
-                self._failures = 0
-                self._enter_connecting()
-                self._open()
+                self._start_attempts()
         self._flush()
+
+    def _start_attempts(self) -> None:
+        """Connect now, with a fresh backoff (lock held)."""
+        self._wanted = True
+        self._stopped_by = None
+        self._failures = 0
+        self._enter_connecting()
+        self._open()
 
     def disconnect(self) -> None:
         """Close the socket and stay disconnected until ``connect()``."""
@@ -788,13 +794,10 @@ class Session:
         """Drop the current socket (if any) and connect again at once."""
         with self._lock:
             self.check_open()
-            self._wanted = True
             self._retry.disposable = Disposable()
             self._liveness.disposable = Disposable()
             self._drop_connection()
-            self._failures = 0
-            self._enter_connecting()
-            self._open()
+            self._start_attempts()
         self._flush()
 
     def ping(self) -> None:
@@ -977,16 +980,7 @@ class Session:
 
     def _on_frame(self, attempt: int, text: str) -> None:
         """A text frame (the reader thread): delivered in the lane, after what came before."""
-        if attempt != self._attempt:
-            return
-        now = self._last_activity = self._clock()
-        self._inbound += 1
-        self._frames_in += 1
-        self._bytes_in += len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
-        self._last_frame_at = now
-        self._reader_busy = attempt
-        self._lane.run(self._handle_frame, attempt, text)  # never raises
-        self._reader_busy = 0
+        self._on_frames(attempt, [text])
 
     def _on_frames(self, attempt: int, texts: list[str]) -> None:
         """Text frames read together (one ``recv``): one turn of the lane for all of them."""

@@ -21,6 +21,7 @@ import socket
 import ssl
 import struct
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -127,6 +128,23 @@ class Peer:
         self.sock.close()
 
 
+def accept_forever(listener: socket.socket, handle: Callable[[socket.socket], None]) -> threading.Thread:
+    """Call ``handle`` with each connection ``listener`` accepts, on a daemon thread, until
+    the listener is closed."""
+
+    def loop() -> None:
+        while True:
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return
+            handle(sock)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    return thread
+
+
 class RawWebSocketServer:
     """Listens on a free loopback port; :meth:`accept` returns the next upgraded :class:`Peer`."""
 
@@ -139,8 +157,7 @@ class RawWebSocketServer:
             self._context.load_cert_chain(str(tls[0]), str(tls[1]))
         self._peers: queue.Queue[Peer | BaseException] = queue.Queue()
         self._open: list[Peer] = []
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self._thread.start()
+        self._thread = accept_forever(self._listener, self._accept)
 
     @property
     def url(self) -> str:
@@ -148,17 +165,12 @@ class RawWebSocketServer:
         scheme = "wss" if self._context is not None else "ws"
         return f"{scheme}://{HOST}:{self.port}/app/key?protocol=7"
 
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                sock, _ = self._listener.accept()
-            except OSError:
-                return
-            try:
-                self._peers.put(self._upgrade(sock))
-            except (OSError, ValueError, StopIteration) as exc:
-                sock.close()
-                self._peers.put(exc)
+    def _accept(self, sock: socket.socket) -> None:
+        try:
+            self._peers.put(self._upgrade(sock))
+        except (OSError, ValueError, StopIteration) as exc:
+            sock.close()
+            self._peers.put(exc)
 
     def _upgrade(self, sock: socket.socket) -> Peer:
         sock.settimeout(5)
@@ -214,16 +226,11 @@ class SlowLorisServer:
         self.connections = 0
         self._interval = interval
         self._stop = threading.Event()
-        threading.Thread(target=self._accept_loop, daemon=True).start()
+        accept_forever(self._listener, self._accept)
 
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                sock, _ = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._trickle, args=(sock,), daemon=True).start()
+    def _accept(self, sock: socket.socket) -> None:
+        self.connections += 1
+        threading.Thread(target=self._trickle, args=(sock,), daemon=True).start()
 
     def _trickle(self, sock: socket.socket) -> None:
         answer = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" * 1000
