@@ -20,7 +20,9 @@ from ._session import Session
 from ._states import ConnectionState, Health
 from ._channels import Channel
 from ._exceptions import PusherError
+from ._chunks import DEFAULT_CHUNK_TIMEOUT
 from ._internal.wsframes import DEFAULT_MAX_MESSAGE_SIZE
+from ._pacing import DEFAULT_CLIENT_EVENT_QUEUE, DEFAULT_CLIENT_EVENT_RATE
 from ._options import BatchAuthorizer, ChannelAuthorizer, Options, UserAuthorizer
 from ._protocol import Event
 from ._retry import Backoff
@@ -90,6 +92,9 @@ class Pusher:
         scheduler_maxsize: int = DEFAULT_MAXSIZE,
         scheduler_overflow: Overflow = "error",
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        chunk_timeout: float = DEFAULT_CHUNK_TIMEOUT,
+        client_event_rate: float | None = DEFAULT_CLIENT_EVENT_RATE,
+        client_event_queue: int = DEFAULT_CLIENT_EVENT_QUEUE,
         io: Literal["shared", "dedicated"] = "shared",
         auto_connect: bool = True,
         transport: Callable[[], Any] | None = None,

@@ -12,9 +12,13 @@ ServerRefusedError         ``errors``; then ``on_error`` of every channel stream
 ConnectAttemptError        ``errors`` (one per failed attempt, rate-limited)
 SubscriptionError          ``errors``; ``on_error`` of that channel's streams; raised by
                            ``wait_subscribed``
-AuthenticationError        ``errors`` (sign-in failed)
-ProtocolError              ``errors`` (a frame that is not a usable Pusher message)
+AuthenticationError        ``errors`` (sign-in failed); raised by ``user.wait_signed_in``
+ProtocolError              ``errors`` (a frame that is not a usable Pusher message, a bad or
+                           late part of a chunked event)
 ServerError                ``errors`` (the server sent ``pusher:error``)
+RateLimitError             ``errors`` (the server rejected a client event: 4301); a
+                           ``ServerError``
+BufferOverflowError        raised by ``channel.trigger`` (``client_event_queue`` is full)
 DecryptionError            ``errors`` (an encrypted event dropped)
 ObserverError              ``errors`` (your observer or callback raised)
 InternalError              ``errors`` (rxpusher itself failed: please report it)
@@ -37,6 +41,7 @@ __all__ = [
     "ObserverError",
     "ProtocolError",
     "PusherError",
+    "RateLimitError",
     "ServerError",
     "ServerRefusedError",
     "SubscriptionError",
@@ -155,18 +160,24 @@ class ServerError(PusherError):
         self.message = message
 
 
-class BufferOverflowError(PusherError):
-    """A consumer fell ``maxsize`` items behind its producer and the overflow policy is
-    ``"error"``: an ``rxpusher.aio.iterate`` iterator, or an observer of a client created
-    with ``scheduler=``.
+class RateLimitError(ServerError):
+    """The server rejected a client event for going over its rate (``pusher:error`` 4301,
+    "client event rejected"). The client halves its pace of client events for 10 s; the
+    connection stays. ``code`` is 4301."""
 
-    Raised by the iterator after the items already buffered; the subscription has been
-    released by then. ``maxsize`` is the bound that was exceeded.
+
+class BufferOverflowError(PusherError):
+    """A bounded queue is full. Either a consumer fell ``maxsize`` items behind its producer
+    and the overflow policy is ``"error"`` (an ``rxpusher.aio.iterate`` iterator, or an
+    observer of a client created with ``scheduler=``): raised by the iterator after the items
+    already buffered, the subscription released by then. Or ``channel.trigger()`` found
+    ``client_event_queue`` client events waiting for their turn: nothing was queued.
+    ``maxsize`` is the bound that was exceeded.
     """
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, message: str | None = None) -> None:
         super().__init__(
-            f"the consumer fell {maxsize} items behind its observable "
+            message or f"the consumer fell {maxsize} items behind its observable "
             "(raise maxsize, consume faster, or pick overflow='drop_oldest'/'drop_newest')"
         )
         self.maxsize = maxsize

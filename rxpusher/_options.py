@@ -12,7 +12,9 @@ from typing import Any
 from reactivex import abc
 
 from ._internal.handoff import DEFAULT_MAXSIZE, OVERFLOW_POLICIES, Overflow
+from ._chunks import DEFAULT_CHUNK_TIMEOUT
 from ._internal.wsframes import DEFAULT_MAX_MESSAGE_SIZE
+from ._pacing import DEFAULT_CLIENT_EVENT_QUEUE, DEFAULT_CLIENT_EVENT_RATE
 from ._version import __version__
 from ._protocol import PROTOCOL_VERSION
 from ._retry import Backoff
@@ -66,6 +68,9 @@ class Options:
     scheduler_maxsize: int = DEFAULT_MAXSIZE
     scheduler_overflow: Overflow = "error"
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    chunk_timeout: float = DEFAULT_CHUNK_TIMEOUT
+    client_event_rate: float | None = DEFAULT_CLIENT_EVENT_RATE
+    client_event_queue: int = DEFAULT_CLIENT_EVENT_QUEUE
     io: str = "shared"
     auto_connect: bool = True
     transport: Callable[[], Any] | None = None
@@ -75,7 +80,7 @@ class Options:
         shown = []
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if value is None or value == field.default:
+            if value == field.default:
                 continue
             if field.name in _SECRET_OPTIONS:
                 value = "***"
@@ -112,7 +117,7 @@ class Options:
 
     def _validate(self) -> None:
         for name in ("activity_timeout", "pong_timeout", "unavailable_timeout", "auth_timeout",
-                     "connect_timeout"):
+                     "connect_timeout", "chunk_timeout"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise TypeError(f"{name} must be a number of seconds, got {value!r}")
@@ -151,7 +156,14 @@ class Options:
             value = getattr(self, name)
             if value is not None and not isinstance(value, abc.SchedulerBase):
                 raise TypeError(f"{name} must be a reactivex scheduler, got {value!r}")
-        for name in ("scheduler_maxsize", "max_message_size"):
+        rate = self.client_event_rate
+        if rate is not None:
+            if not isinstance(rate, (int, float)) or isinstance(rate, bool):
+                raise TypeError(f"client_event_rate must be a number per second or None, got {rate!r}")
+            if not math.isfinite(rate) or rate <= 0:
+                raise ValueError(
+                    f"client_event_rate must be a positive, finite number or None, got {rate!r}")
+        for name in ("scheduler_maxsize", "max_message_size", "client_event_queue"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
