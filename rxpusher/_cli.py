@@ -75,6 +75,7 @@ channel fails, 2 for a usage error, 130 after Ctrl-C, 141 when stdout is closed.
 
 EPILOG_TRIGGER = f"""examples:
   rxpusher trigger --local prices new-price '{{"price": 10}}'
+  rxpusher trigger --local --chunked reports report - < report.json
   rxpusher trigger --app-id 1 --key app-key --secret-file ./secret \\
       --host 127.0.0.1 --port 6001 --no-tls prices new-price '{{"price": 10}}'
 
@@ -152,9 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     trigger.add_argument("--key", help="app key (default: PUSHER_APP_KEY, or app-key with --local)")
     _secret_arguments(trigger.add_mutually_exclusive_group(), "sign the request")
     _server_arguments(trigger)
+    trigger.add_argument("--chunked", action="store_true",
+                         help="data above Pusher's 10 KB limit goes out as chunked-EVENT parts "
+                              "(Pusher's chunking recipe), which rxpusher delivers as EVENT")
     trigger.add_argument("channel")
     trigger.add_argument("event")
-    trigger.add_argument("data", help="event data: JSON, or any string")
+    trigger.add_argument("data", help="event data: JSON, or any string; - reads it from stdin")
 
     demo = commands.add_parser(
         "demo",
@@ -487,14 +491,21 @@ def trigger(args: argparse.Namespace) -> int:
     host, cluster, port, tls = _endpoint(args)
     host = host or f"api-{cluster}.pusher.com"
     port = port or (443 if tls else 80)
+    text = sys.stdin.read() if args.data == "-" else args.data
     try:
-        data: Any = json.loads(args.data)
+        data: Any = json.loads(text)
     except ValueError:
-        data = args.data
+        data = text
     where = escape(f"{host}:{port}")
+    base_url = f"{'https' if tls else 'http'}://{host}:{port}"
     try:
-        response = rest.trigger(f"{'https' if tls else 'http'}://{host}:{port}", app_id, key,
-                                secret, [args.channel], args.event, data)
+        if args.chunked:
+            answers = rest.trigger_chunked(base_url, app_id, key, secret, [args.channel],
+                                           args.event, data)
+            response = answers[-1]
+        else:
+            response = rest.trigger(base_url, app_id, key, secret, [args.channel], args.event,
+                                    data)
     except requests.RequestException as exc:
         _say(f"rxpusher: error: cannot reach {where}: {_network_cause(exc)}")
         return 1

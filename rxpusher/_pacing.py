@@ -3,8 +3,10 @@
 :class:`Pacer` is pure (no clock of its own, no threads): the caller passes ``now`` and
 sends what it is handed back, in order, then asks :meth:`Pacer.next_due` when to come back.
 The rule is a sliding window: with a pace of ``r`` per second, at most ``n = max(1, floor(r))``
-events go out in any ``n / r`` seconds, so a server counting per second (Pusher, soketi,
-the local server) never sees more than ``r`` in one second, whatever the burst.
+events go out in any ``n / r`` seconds (plus :data:`MARGIN` of it, for the jitter between
+sending and the server's receiving), so a server counting per second (Pusher, soketi, the
+local server, in a fixed or a sliding window) never sees more than ``r`` in one second,
+whatever the burst.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ DEFAULT_CLIENT_EVENT_QUEUE = 1_000
 
 SLOWDOWN = 10.0
 """Seconds a rejection (``pusher:error`` 4301) halves the pace for."""
+
+MARGIN = 0.05
+"""The window is this much longer than ``n / r``: 50 ms at 10 per second."""
 
 MIN_RATE = 0.5
 """The pace never drops below this many events per second, however many rejections."""
@@ -95,7 +100,7 @@ class Pacer(Generic[T]):
         pace = self.pace(now)
         assert pace is not None
         burst = max(1, math.floor(pace))
-        window = burst / pace
+        window = burst / pace * (1.0 + MARGIN)
         while len(self._sent) > burst:
             self._sent.popleft()
         while self._sent and self._sent[0] <= now - window:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .._chunks import CHUNK_LIMIT, chunked_name, split
 from . import channels as names
 from .app import App
 from .frames import frame, json_data
@@ -207,6 +208,21 @@ class Hub:
             self.publish(channel, event, data, exclude=socket_id)
             if names.is_cache(channel):
                 self._cache[channel] = (self._clock() + self.app.cache_ttl, event, data)
+
+    def trigger_chunked(self, channels: Iterable[str], event: str, data: str,
+                        socket_id: str | None = None, limit: int = CHUNK_LIMIT) -> int:
+        """Publish ``data`` (the JSON text of a payload) as Pusher's chunking recipe does:
+        as it is when it fits ``limit`` bytes, else as ``chunked-<event>`` parts
+        ``{"id", "index", "chunk", "final"}`` that clients put back together. Returns the
+        number of events published per channel."""
+        if len(data.encode()) <= limit:
+            self.trigger(channels, event, data, socket_id)
+            return 1
+        channels = list(channels)
+        parts = split(data, limit=limit)
+        for part in parts:
+            self.trigger(channels, chunked_name(event), json_data(part), socket_id)
+        return len(parts)
 
     def cached_frame(self, channel: str) -> str:
         """The last event of a cache channel as a frame, or ``pusher:cache_miss``."""

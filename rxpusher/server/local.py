@@ -111,11 +111,16 @@ class LocalServer:
     # driving it
 
     def trigger(self, channels: str | Iterable[str], event: str, data: object,
-                socket_id: str | None = None) -> None:
-        """Publish an event as the HTTP API would; non-string data is sent as JSON."""
+                socket_id: str | None = None, *, chunked: bool = False) -> None:
+        """Publish an event as the HTTP API would; non-string data is sent as JSON.
+
+        ``chunked=True``: a payload larger than Pusher's 10 KB limit goes out as
+        ``chunked-<event>`` parts (Pusher's chunking recipe), which rxpusher clients deliver
+        as ``event`` once they have every part (and pusher-js with ``bindWithChunking``)."""
         names = [channels] if isinstance(channels, str) else list(channels)
         payload = data if isinstance(data, str) else json.dumps(data)
-        self._call(lambda: self._server.trigger(names, event, payload, socket_id))
+        self._call(lambda: self._server.trigger(names, event, payload, socket_id,
+                                                chunked=chunked))
 
     def socket_ids(self) -> list[str]:
         """Socket ids of the open WebSocket connections."""

@@ -68,9 +68,16 @@ class PusherServer:
         await self.start()
 
     def trigger(self, channels: Iterable[str], event: str, data: object,
-                socket_id: str | None = None) -> None:
-        """Publish a server event as the HTTP API would."""
-        self._hub.trigger(list(channels), event, data, socket_id)
+                socket_id: str | None = None, *, chunked: bool = False) -> None:
+        """Publish a server event as the HTTP API would. With ``chunked=True``, ``data`` (a
+        JSON string) larger than Pusher's 10 KB limit goes out as ``chunked-<event>`` parts,
+        as Pusher's chunking recipe sends them."""
+        if chunked:
+            if not isinstance(data, str):
+                raise TypeError("chunked data must be the JSON text of the payload (a str)")
+            self._hub.trigger_chunked(list(channels), event, data, socket_id)
+        else:
+            self._hub.trigger(list(channels), event, data, socket_id)
 
     def socket_ids(self) -> list[str]:
         """Socket ids of the open WebSocket connections, oldest first."""

@@ -454,3 +454,26 @@ def test_listen_escapes_control_characters_the_server_sends(local, unique):
     assert ESC not in err and "\r" not in err
     assert "\\x1b]0;owned" in err
     assert "\\x0dgone" in err or "\\rgone" in err  # escaped by the CLI or by the client
+
+
+def test_trigger_chunked_sends_a_large_payload_that_listen_receives_whole(local, unique):
+    channel = unique("chunked")
+    payload = {"rows": [{"n": i, "text": "x" * 20} for i in range(2_000)]}
+    listen = start_listen("--local", "--port", str(local.port), "--channel", channel,
+                          "--event", "report", "--count", "1")
+    try:
+        wait_line(lines_of(listen.stderr), lambda line: line == f"[{channel}: subscribed]")
+        too_big = run_cli("trigger", "--local", "--port", str(local.port), channel, "report",
+                          json.dumps(payload))
+        assert too_big.returncode == 1 and "413" in too_big.stderr
+        sent = subprocess.run([*CLI, "trigger", "--local", "--port", str(local.port),
+                               "--chunked", channel, "report", "-"],
+                              input=json.dumps(payload), capture_output=True, text=True,
+                              timeout=60, env=clean_env())
+        assert sent.returncode == 0, sent.stderr
+        out, _ = listen.communicate(timeout=30)
+    finally:
+        listen.kill()
+    assert listen.returncode == 0
+    assert without_timestamp(out) == {"channel": channel, "event": "report", "data": payload,
+                                      "user_id": None}

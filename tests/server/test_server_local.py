@@ -161,3 +161,26 @@ def _free_port() -> int:
 def _env() -> dict[str, str]:
     path = os.pathsep.join(filter(None, [str(IMPORT_ROOT), os.environ.get("PYTHONPATH")]))
     return {**os.environ, "PYTHONPATH": path}
+
+
+def test_chunked_trigger_sends_a_large_payload_as_parts_that_join_back(
+        pusher_server: LocalServer) -> None:
+    client = RawClient(pusher_server.ws_url)
+    client.subscribe("reports")
+    payload = {"rows": [{"n": i, "text": f"row \"{i}\" é"} for i in range(2_500)]}
+    text = json.dumps(payload)
+    assert len(text) > 50_000
+    pusher_server.trigger("reports", "report", payload, chunked=True)
+    pusher_server.trigger("reports", "small", {"a": 1}, chunked=True)
+    frames = client.sync()
+    parts = [json.loads(f["data"]) for f in frames if f["event"] == "chunked-report"]
+    assert len(parts) == len(frames) - 1 > 5
+    for frame in frames[:-1]:
+        assert len(frame["data"].encode()) <= 10_240
+    assert [p["index"] for p in parts] == list(range(len(parts)))
+    assert [p["final"] for p in parts][-1] is True and not any(p["final"] for p in parts[:-1])
+    assert len({p["id"] for p in parts}) == 1
+    assert json.loads("".join(p["chunk"] for p in parts)) == payload
+    # a payload within the limit goes out as it is
+    assert frames[-1] == {"event": "small", "channel": "reports", "data": json.dumps({"a": 1})}
+    client.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rxpusher import BufferOverflowError
-from rxpusher._pacing import SLOWDOWN, Pacer
+from rxpusher._pacing import MARGIN, SLOWDOWN, Pacer
 
 
 def _run(pacer: Pacer[int], items: list[int], start: float = 0.0) -> list[tuple[float, int]]:
@@ -19,20 +19,16 @@ def _run(pacer: Pacer[int], items: list[int], start: float = 0.0) -> list[tuple[
     return sent
 
 
-def _most_in_any_window(times: list[float], window: float = 1.0) -> int:
-    """The most sends in any half-open interval [t, t + window)."""
-    return max(sum(1 for u in times if t <= u < t + window + 1e-9 - 1e-9) for t in times)
-
-
 def test_a_burst_goes_out_in_order_never_more_than_rate_in_any_second() -> None:
     pacer: Pacer[int] = Pacer(10.0, 1000)
     sent = _run(pacer, list(range(35)))
     assert [item for _, item in sent] == list(range(35))
     times = [t for t, _ in sent]
     # closed one-second windows too: a server counting [t, t + 1] sees at most 10
-    assert max(sum(1 for u in times if t <= u <= t + 1.0 - 1e-9) for t in times) == 10
+    assert max(sum(1 for u in times if t <= u <= t + 1.0) for t in times) == 10
     assert times[:10] == [0.0] * 10
-    assert times[-1] == pytest.approx(3.0)
+    assert times[10] == pytest.approx(1.0 + MARGIN)
+    assert times[-1] == pytest.approx(3 * (1.0 + MARGIN))
 
 
 def test_events_within_the_rate_go_out_at_once() -> None:
@@ -53,7 +49,7 @@ def test_without_a_rate_nothing_waits() -> None:
 def test_a_fractional_rate_spaces_single_events() -> None:
     pacer: Pacer[int] = Pacer(0.5, 10)
     sent = _run(pacer, [1, 2, 3])
-    assert [t for t, _ in sent] == [0.0, 2.0, 4.0]
+    assert [t for t, _ in sent] == pytest.approx([0.0, 2.0 * (1 + MARGIN), 4.0 * (1 + MARGIN)])
 
 
 def test_past_the_queue_bound_push_raises_and_queues_nothing() -> None:
@@ -75,8 +71,8 @@ def test_a_rejection_halves_the_pace_for_ten_seconds() -> None:
     assert pacer.rejected(0.0) == 5.0
     sent = _run(pacer, list(range(20)), start=0.0)
     times = [t for t, _ in sent]
-    assert max(sum(1 for u in times if t <= u < t + 1.0) for t in times) == 5
-    assert times[-1] == pytest.approx(3.0)
+    assert max(sum(1 for u in times if t <= u <= t + 1.0) for t in times) == 5
+    assert times[-1] == pytest.approx(3 * (1.0 + MARGIN))
     # after the slowdown the configured pace is back
     later = SLOWDOWN + 1.0
     assert pacer.pace(later) == 10.0
