@@ -130,3 +130,32 @@ def test_subscription_count_updates_reach_the_stream_and_the_property_on_the_loc
         finally:
             first.close()
             second.close()
+
+
+def test_signin_refused_with_403_is_a_signin_error_event_and_raised_by_wait_signed_in(
+        make_pusher, auth_server):
+    auth_server.behaviour.status = 403
+    client = make_pusher(user_auth_endpoint=auth_server.url)
+    signin_errors = Collector("pusher:signin_error")
+    signin_errors.subscribe_to(client.user.events("pusher:signin_error"))
+    errors = Collector("errors")
+    errors.subscribe_to(client.errors)
+    client.wait_connected(10)
+    client.signin()
+    with pytest.raises(rxpusher.AuthenticationError) as raised:
+        client.user.wait_signed_in(10)
+    assert raised.value.status == 403
+    event = signin_errors.wait_item(lambda e: True)
+    assert event["type"] == "AuthError" and event["status"] == 403
+    assert isinstance(event["error"], str) and event["error"]
+    reported = errors.wait_item(lambda e: isinstance(e, rxpusher.AuthenticationError))
+    assert reported.status == 403
+    assert not client.user.signed_in and client.connection_state == "connected"
+
+
+def test_wait_signed_in_returns_once_the_server_accepted(make_pusher, sdk):
+    client = make_pusher(
+        user_authorizer=lambda socket_id: sdk.authenticate_user(socket_id, {"id": "bea"}))
+    client.signin()
+    client.user.wait_signed_in(10)
+    assert client.user.id == "bea"
