@@ -115,6 +115,35 @@ class Options:
         options._validate()
         return options
 
+    def switched(self, *, key: str | None = None, cluster: str | None = None,
+                 host: str | list[str] | tuple[str, ...] | None = None,
+                 ws_port: int | None = None, wss_port: int | None = None) -> Options:
+        """These options moved to another app key and/or cluster or host
+        (``Pusher.switch_cluster``): what is given replaces what was; a ``cluster`` without
+        a ``host`` drops the host, so that the cluster's host is used. Validated like the
+        constructor's arguments (``ValueError``/``TypeError``)."""
+        changes: dict[str, Any] = {}
+        if key is not None:
+            if not isinstance(key, str) or not key:
+                raise ValueError("switch_cluster needs a non-empty app key")
+            changes["key"] = key
+        if cluster is not None:
+            changes["cluster"] = cluster
+            changes["host"] = None
+        if host is not None:
+            changes["host"] = tuple(host) if isinstance(host, (list, tuple)) else host
+            if changes["host"] == ():
+                raise ValueError("host must be a host name or a non-empty list of them")
+        if ws_port is not None:
+            changes["ws_port"] = ws_port
+        if wss_port is not None:
+            changes["wss_port"] = wss_port
+        if not changes:
+            raise ValueError("switch_cluster needs a key, cluster, host, ws_port or wss_port")
+        options = dataclasses.replace(self, **changes)
+        options._validate()
+        return options
+
     def _validate(self) -> None:
         for name in ("activity_timeout", "pong_timeout", "unavailable_timeout", "auth_timeout",
                      "connect_timeout", "chunk_timeout"):

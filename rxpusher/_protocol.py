@@ -267,12 +267,22 @@ class CloseAction(enum.Enum):
     RECONNECT_NOW = "now"
 
 
+OVER_CONNECTION_QUOTA = 4004
+""""Over capacity" / connection limit reached (Pusher, Laravel Reverb, Sockudo): the server
+may take connections again later, so the client backs off instead of giving up."""
+
+
 def close_action(code: int | None) -> CloseAction:
-    """The reconnect policy of protocol 7 for a close code (None = no close frame)."""
+    """The reconnect policy of protocol 7 for a close code (None = no close frame).
+
+    4004 (over the connection quota) backs off like 4100-4199: Reverb and Sockudo send it
+    when their connection limit is reached, which passes."""
     if code is None or code < 4000:
         return CloseAction.BACKOFF
     if code == 4000:
         return CloseAction.RECONNECT_WITH_TLS
+    if code == OVER_CONNECTION_QUOTA:
+        return CloseAction.BACKOFF
     if code < 4100:
         return CloseAction.REFUSED
     if code < 4200:

@@ -313,7 +313,7 @@ def test_close_4000_reconnects_at_once_with_tls(make_pusher, server, sched) -> N
     assert p.connection_state == "connected"
 
 
-@pytest.mark.parametrize("code", [4001, 4004, 4009, 4099, 4300, 4301, 4999])
+@pytest.mark.parametrize("code", [4001, 4003, 4005, 4009, 4099, 4300, 4301, 4999])
 def test_refusing_codes_do_not_reconnect(pusher, server, sched, code: int) -> None:
     states = record(pusher.state)
     server.current.drop(code, "go away")
@@ -322,6 +322,26 @@ def test_refusing_codes_do_not_reconnect(pusher, server, sched, code: int) -> No
     assert pusher.connection_state == "disconnected"
     assert states.items[-1] == "disconnected"
     assert pusher.socket_id is None
+
+
+def test_over_connection_quota_4004_backs_off_and_reconnects(pusher, server, sched) -> None:
+    """Reverb and Sockudo close with 4004 when their connection limit is reached: it passes,
+    so the client backs off (1 s, then 2 s) instead of giving up."""
+    errors = record(pusher.errors)
+    server.current.drop(4004, "Application is over connection quota")
+    assert pusher.connection_state == "connecting"
+    sched.advance_by(0.999)
+    assert server.attempts == 1
+    sched.advance_by(0.002)
+    assert server.attempts == 2
+    server.current.drop(4004, "still over quota")
+    sched.advance_by(1.999)
+    assert server.attempts == 2
+    sched.advance_by(0.002)
+    assert server.attempts == 3
+    server.handshake()
+    assert pusher.connection_state == "connected"
+    assert not [e for e in errors.items if isinstance(e, ConnectionRefused)]
 
 
 @pytest.mark.parametrize("code", [4001, 4300])

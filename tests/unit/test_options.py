@@ -203,3 +203,21 @@ def test_io_is_shared_by_default_and_validated(server) -> None:
     with pytest.raises(ValueError, match="io must be"):
         Pusher("key", transport=server.transport, io="threads")  # type: ignore[arg-type]
     assert server.attempts == 0
+
+
+def test_switched_options_replace_what_is_given_and_are_validated() -> None:
+    from rxpusher._options import Options
+
+    options = Options.from_kwargs("k", {"host": "a.example", "ws_port": 6001, "use_tls": False,
+                                        "secret": "s"})
+    moved = options.switched(key="k2", host="b.example", ws_port=7001)
+    assert (moved.key, moved.host, moved.ws_port, moved.secret, moved.use_tls) == (
+        "k2", "b.example", 7001, "s", False)
+    assert "ws://b.example:7001/app/k2?" in moved.url()
+    on_cluster = options.switched(cluster="eu")
+    assert on_cluster.host is None and on_cluster.url().startswith("ws://ws-eu.pusher.com:6001/app/k?")
+    assert options.switched(host=["x:1", "y:2"]).hosts == ("x:1", "y:2")
+    for bad, kind in (({"key": ""}, ValueError), ({"ws_port": 0}, ValueError),
+                      ({"cluster": 5}, TypeError), ({"host": []}, ValueError), ({}, ValueError)):
+        with pytest.raises(kind):
+            options.switched(**bad)
