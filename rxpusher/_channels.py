@@ -8,6 +8,7 @@ the subscription. The first observer of any of its streams (or a callback bindin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, overload
 
@@ -15,6 +16,7 @@ import reactivex
 from reactivex import Observable, abc
 
 from . import _protocol as protocol
+from ._chunks import CHUNK_LIMIT, chunked_name, split
 from ._states import ChannelState, Interruption
 from ._presence import Member, Members
 from ._protocol import ChannelKind, Event
@@ -174,11 +176,20 @@ class Channel:
 
     # ---- client events -----------------------------------------------------------------------
 
-    def trigger(self, event: str, data: Any) -> None:
+    def trigger(self, event: str, data: Any, *, chunked: bool = False) -> None:
         """Send a client event (``client-*``) to the other subscribers of this private or
-        presence channel. Raises ``ValueError`` for another name or channel kind, or for
-        data JSON cannot carry (NaN), and :class:`PusherError` when the channel is not
-        subscribed."""
+        presence channel.
+
+        Client events are paced to ``client_event_rate`` (Pusher's 10 per second per
+        connection by default): beyond it they wait, in order, and go out at that rate;
+        ``trigger`` returns at once. With ``chunked=True``, data whose JSON is larger than
+        Pusher's 10 KB limit is sent as ``client-chunked-<name>`` parts that receiving
+        rxpusher clients deliver as ``event`` (pusher-js with ``bindWithChunking``).
+
+        Raises ``ValueError`` for another name or channel kind, or for data JSON cannot
+        carry (NaN), :class:`PusherError` when the channel is not subscribed or the client
+        not connected (nothing is queued then), and :class:`BufferOverflowError` when
+        ``client_event_queue`` events are already waiting."""
         if not isinstance(event, str) or not event.startswith(protocol.CLIENT_EVENT_PREFIX):
             raise ValueError(f"client event names start with 'client-', got {event!r}")
         if self.kind is ChannelKind.PRIVATE_ENCRYPTED:
@@ -187,4 +198,10 @@ class Channel:
             raise ValueError(
                 f"client events can only be sent on private- and presence- channels, not {self.name!r}"
             )
-        self._session.trigger(self.name, event, data)
+        messages: list[tuple[str, Any]] = [(event, data)]
+        if chunked:
+            text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+            if len(text.encode()) > CHUNK_LIMIT:
+                name = chunked_name(event)
+                messages = [(name, part) for part in split(text)]
+        self._session.trigger(self.name, messages)

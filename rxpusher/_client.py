@@ -203,6 +203,26 @@ class Pusher:
         Raises :class:`ClosedError` after :meth:`close`."""
         self._session.connect()
 
+    def switch_cluster(self, *, key: str | None = None, cluster: str | None = None,
+                       host: str | Sequence[str] | None = None, ws_port: int | None = None,
+                       wss_port: int | None = None) -> None:
+        """Move this client to another app key and/or cluster (or host, ports), as pusher-js
+        8.5's ``switchCluster`` does, e.g. while a cluster has an outage.
+
+        Every channel, observer, binding and other option is kept: the current connection
+        closes, the new one connects, every active channel is subscribed again (private and
+        presence ones re-authorized with the new socket id) and each channel that was
+        subscribed emits an :class:`Interruption`. :attr:`key` and :attr:`url` show the new
+        values at once. A ``cluster`` without a ``host`` drops the ``host`` option. A wrong
+        value raises ``ValueError``/``TypeError`` before anything changes;
+        :class:`ClosedError` after :meth:`close`. After ``disconnect()`` the client stays
+        disconnected, on the new settings, until :meth:`connect`."""
+        options = self._session.options.switched(
+            key=key, cluster=cluster,
+            host=list(host) if host is not None and not isinstance(host, str) else host,
+            ws_port=ws_port, wss_port=wss_port)
+        self._session.switch_cluster(options)
+
     def disconnect(self) -> None:
         """Close the socket and do not reconnect until :meth:`connect`."""
         self._session.disconnect()

@@ -44,6 +44,15 @@ class User:
         """True once the server accepted the sign-in on the current connection."""
         return self._session.user_id is not None
 
+    def wait_signed_in(self, timeout: float | None = None) -> None:
+        """Block until the server accepted the sign-in on the current connection (at once if
+        it has). Does not sign in: call ``pusher.signin()`` first.
+
+        Raises the :class:`AuthenticationError` of a failed sign-in (the user authorizer's
+        HTTP status, or the server's refusal: ``status`` None), :class:`ClosedError` after
+        ``close()``, and ``TimeoutError`` after ``timeout`` seconds."""
+        self._session.wait_signed_in(timeout)
+
     @overload
     def events(self, name: None = None) -> Observable[Event]: ...
 
@@ -52,7 +61,12 @@ class User:
 
     def events(self, name: str | None = None) -> Observable[Any]:
         """Data of every ``name`` event sent to this user, or every :class:`Event` when
-        ``name`` is None. Survives reconnects; completes on ``close()``."""
+        ``name`` is None. Survives reconnects; completes on ``close()``.
+
+        ``events("pusher:signin_error")`` (pusher-js 8.6): one
+        ``{"type": "AuthError", "error": message, "status": status}`` per failed sign-in,
+        ``status`` being the user authorizer's HTTP status (0: network failure) or None for
+        a refusal by the server."""
         session = self._session
         key = ANY_EVENT if name is None else name
 
