@@ -143,3 +143,33 @@ def test_pusher_js_sees_presence_members_and_client_events(
     python.close()
     assert js.expect(type="member_removed", channel=PRESENCE)["id"] == "py-user"
     assert js.quit() == 0
+
+
+def test_pusher_js_with_bind_with_chunking_gets_what_rxpusher_sends_chunked_and_back(
+        pusher_js: Callable[..., PusherJs], pusher_server: LocalServer, sdk: pusher.Pusher) -> None:
+    from rxpusher import Pusher
+    from rxpusher.testing import Recorder
+
+    js = pusher_js("js-user", PUBLIC, PRIVATE)
+    js.expect(type="ready")
+    report = {"rows": [{"n": i, "label": f"row \"{i}\" é ✓"} for i in range(1500)]}
+    doc = {"text": "ü" * 30_000, "lines": list(range(2000))}
+    with Pusher(pusher_server.key, **pusher_server.client_options(),
+                secret=pusher_server.secret) as client:
+        received = Recorder[object]("client-doc")
+        received.subscribe_to(client.channel(PRIVATE).events("client-doc"))
+        client.channel(PRIVATE).wait_subscribed(10)
+
+        # a server event, chunked by the local server's trigger path
+        pusher_server.trigger(PUBLIC, "report", report, chunked=True)
+        assert js.expect(type="whole", event="report")["data"] == report
+        # a client event, chunked by trigger(chunked=True)
+        client.channel(PRIVATE).trigger("client-doc", doc, chunked=True)
+        assert js.expect(type="whole", event="client-doc", channel=PRIVATE)["data"] == doc
+        # and the other way: pusher-js sends with the recipe, rxpusher puts it together
+        # (4 parts of 8,000 characters: within the server's 10 KB and 10 client events a second)
+        blob = {"blob": "x" * 30_000}
+        js.command(cmd="trigger_chunked", channel=PRIVATE, event="client-doc", data=blob,
+                   size=8000)
+        assert received.wait_count(1, timeout=10) == [blob]
+    assert js.quit() == 0

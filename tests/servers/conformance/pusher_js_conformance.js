@@ -13,9 +13,18 @@
 //   {"type": "event", "channel", "event", "data", "user_id"?}
 //   {"type": "member_added" | "member_removed", "channel", "id", "info"?}
 //   {"type": "user_event", "event", "data"}             events sent to the signed-in user
+//   {"type": "whole", "channel", "event", "data"}      a chunked event put back together
+//                                                       (events "report" and "client-doc")
 // It reads JSON commands, one a line, on stdin:
 //   {"cmd": "trigger", "channel", "event", "data"}      send a client event
+//   {"cmd": "trigger_chunked", "channel", "event", "data", "size"}
+//                                                       send it as chunked parts
 //   {"cmd": "quit"}                                     disconnect and exit 0 (also on EOF)
+//
+// Chunked events follow Pusher's documented recipe ("bindWithChunking"): parts
+// {id, index, chunk, final} of the JSON text, joined once the final one and all before it
+// arrived. A client event's parts travel as "client-chunked-NAME" (client events must
+// start with "client-"), a server event's as "chunked-NAME".
 'use strict';
 
 const crypto = require('crypto');
@@ -62,6 +71,41 @@ const pusher = new Pusher(key, {
   },
 });
 
+// The parts' event name for an event: "client-x" -> "client-chunked-x", "x" -> "chunked-x".
+function partsName(event) {
+  return event.startsWith('client-') ? `client-chunked-${event.slice(7)}` : `chunked-${event}`;
+}
+
+// Pusher's bindWithChunking: the callback gets the event whole, sent plain or in parts.
+function bindWithChunking(channel, event, callback) {
+  channel.bind(event, callback);
+  const inProgress = {};
+  channel.bind(partsName(event), (part) => {
+    const message = inProgress[part.id] || (inProgress[part.id] = { chunks: [], final: false });
+    message.chunks[part.index] = part.chunk;
+    if (part.final) {
+      message.final = true;
+    }
+    const received = message.chunks.filter((chunk) => chunk !== undefined).length;
+    if (message.final && received === message.chunks.length) {
+      delete inProgress[part.id];
+      callback(JSON.parse(message.chunks.join('')));
+    }
+  });
+}
+
+// The sending side of the recipe: cut the JSON text into `size` characters a part.
+function triggerChunked(channel, event, data, size) {
+  const text = JSON.stringify(data);
+  const id = crypto.randomBytes(8).toString('hex');
+  const count = Math.ceil(text.length / size);
+  for (let index = 0; index < count; index += 1) {
+    channel.trigger(partsName(event), {
+      id, index, chunk: text.slice(index * size, (index + 1) * size), final: index === count - 1,
+    });
+  }
+}
+
 const channels = new Map();
 const pending = new Set(channelNames);
 let signedIn = false;
@@ -104,6 +148,9 @@ for (const name of channelNames) {
   channel.bind('client-hello', (data, metadata) => {
     emit({ type: 'event', channel: name, event: 'client-hello', data, ...metadata });
   });
+  for (const event of ['report', 'client-doc']) {
+    bindWithChunking(channel, event, (data) => emit({ type: 'whole', channel: name, event, data }));
+  }
 }
 
 pusher.signin();
@@ -123,6 +170,8 @@ readline.createInterface({ input: process.stdin })
     const command = JSON.parse(line);
     if (command.cmd === 'trigger') {
       channels.get(command.channel).trigger(command.event, command.data);
+    } else if (command.cmd === 'trigger_chunked') {
+      triggerChunked(channels.get(command.channel), command.event, command.data, command.size);
     } else if (command.cmd === 'quit') {
       quit();
     }
