@@ -49,7 +49,7 @@ Options of ``Pusher(key, *, ...)`` (keyword-only; a wrong type or value is a
 | ``max_message_size`` | 10 MiB | the largest message accepted; above it the connection closes with 1009; also the bound of a chunked event put back together |
 | ``chunk_timeout`` | 30.0 | the time the parts of one chunked event may take to arrive |
 | ``client_event_rate`` | 10.0 | client events sent per second at most (Pusher's limit); beyond it ``trigger()`` queues them, in order; None: no pacing |
-| ``client_event_queue`` | 1_000 | client events that may wait for their turn; beyond that ``trigger()`` raises ``BufferOverflowError`` |
+| ``client_event_queue`` | 1000 | client events that may wait for their turn; beyond that ``trigger()`` raises ``BufferOverflowError`` |
 | ``io`` | ``"shared"`` | ``"shared"``: one I/O thread reads every client of the process; ``"dedicated"``: a reader thread of this client's own |
 | ``auto_connect`` | True | connect in the constructor |
 | ``transport`` | None | for tests: a transport factory (``rxpusher.testing.ScriptedServer().transport``) |
