@@ -33,6 +33,8 @@ SLOWDOWN = 10.0
 MARGIN = 0.05
 """The window is this much longer than ``n / r``: 50 ms at 10 per second."""
 
+_EPSILON = 1e-6
+
 MIN_RATE = 0.5
 """The pace never drops below this many events per second, however many rejections."""
 
@@ -103,7 +105,7 @@ class Pacer(Generic[T]):
         window = burst / pace * (1.0 + MARGIN)
         while len(self._sent) > burst:
             self._sent.popleft()
-        while self._sent and self._sent[0] <= now - window:
+        while self._sent and self._sent[0] <= now - window + _EPSILON:
             self._sent.popleft()
         return burst, window
 
@@ -116,7 +118,8 @@ class Pacer(Generic[T]):
         burst, window = self._window(now)
         if len(self._sent) < burst:
             return 0.0
-        return self._sent[0] + window - now
+        wait = self._sent[0] + window - now
+        return wait if wait > _EPSILON else 0.0  # a timer due now may fire a hair early
 
     def rejected(self, now: float) -> float | None:
         """The server rejected a client event (4301): halve the pace for :data:`SLOWDOWN`

@@ -7,13 +7,19 @@ from typing import TYPE_CHECKING, Any, overload
 import reactivex
 from reactivex import Observable, abc
 
+from ._exceptions import AuthenticationError
 from ._protocol import Event
 from ._router import ANY_EVENT, USER
 
 if TYPE_CHECKING:
     from ._session import Session
 
-__all__ = ["User"]
+__all__ = ["User", "signin_error"]
+
+
+def signin_error(error: AuthenticationError) -> dict[str, Any]:
+    """The data of ``pusher:signin_error`` for a failed sign-in, as pusher-js 8.6 emits it."""
+    return {"type": "AuthError", "error": error.message, "status": error.status}
 
 
 class User:

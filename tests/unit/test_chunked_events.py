@@ -43,7 +43,10 @@ def test_parts_in_any_order_are_delivered_whole_as_the_event(pusher, server) -> 
     assert errors.items == []
 
 
-def test_client_parts_are_delivered_as_the_client_event_with_the_sender(pusher, server) -> None:
+def test_client_parts_are_delivered_as_the_client_event_with_the_sender(make_pusher,
+                                                                        server) -> None:
+    pusher = make_pusher(secret="s", channel_data={"user_id": "me"})
+    server.handshake()
     got = record(pusher.channel("presence-room").events())
     server.succeed("presence-room", {"presence": {"ids": [], "hash": {}}})
     for part in _parts({"doc": "x" * 3000}):

@@ -95,3 +95,12 @@ def test_clear_hands_back_what_was_waiting() -> None:
     assert pacer.push([1, 2, 3], 0.0) == [1]
     assert pacer.clear() == [2, 3]
     assert pacer.next_due(0.0) is None
+
+
+def test_a_timer_firing_a_hair_before_the_due_time_still_lets_the_item_out() -> None:
+    pacer: Pacer[int] = Pacer(10.0, 100)
+    pacer.push(list(range(11)), 0.0)
+    delay = pacer.next_due(0.0)
+    assert delay is not None
+    assert pacer.due(delay - 1e-12) == [10]
+    assert pacer.next_due(delay) is None
