@@ -235,7 +235,9 @@ class Pusher:
     def signin(self) -> None:
         """Sign the user in now (once connected) and after every reconnect, with
         ``user_auth_endpoint``, ``user_authorizer`` or ``secret`` + ``user_data``.
-        Failures are reported on ``errors`` as :class:`AuthenticationError`."""
+        Failures are reported on ``errors`` as :class:`AuthenticationError` and on
+        ``user.events("pusher:signin_error")`` as ``{"type": "AuthError", "error", "status"}``
+        (pusher-js 8.6); ``user.wait_signed_in()`` waits for the server's acceptance."""
         self._session.signin()
 
     def wait_connected(self, timeout: float | None = None) -> None:

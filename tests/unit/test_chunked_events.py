@@ -140,3 +140,13 @@ def test_what_trigger_chunked_sends_is_delivered_whole_by_a_receiving_client(
     for frame in frames:  # as the server relays them to another client
         server.push(frame["event"], frame["data"], channel="private-docs", user_id="u2")
     assert got.items == [payload]
+
+
+def test_leaving_a_channel_forgets_its_messages_in_progress(pusher, server, sched) -> None:
+    errors = record(pusher.errors)
+    subscription = pusher.channel("c").events("e").subscribe()
+    server.succeed("c")
+    server.push("chunked-e", _parts({"a": "q" * 2000})[0], channel="c")
+    subscription.dispose()
+    sched.advance_by(60)
+    assert errors.items == []

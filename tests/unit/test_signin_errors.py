@@ -124,3 +124,14 @@ def test_wait_signed_in_times_out_and_raises_closed_after_close(make_pusher, ser
     closer.join()
     with pytest.raises(rxpusher.ClosedError):
         pusher.user.wait_signed_in(0)
+
+
+def test_a_client_event_rejection_while_signing_in_is_no_signin_error(make_pusher, server) -> None:
+    pusher = make_pusher(secret="s", user_data={"id": "7"})
+    signin_errors = record(pusher.user.events("pusher:signin_error"))
+    pusher.signin()
+    server.handshake()
+    server.push("pusher:error", {"code": 4301, "message": "client event rejected"})
+    server.push("pusher:signin_success", {"user_data": json.dumps({"id": "7"})})
+    pusher.user.wait_signed_in(0)
+    assert signin_errors.items == []
