@@ -6,13 +6,18 @@ from it. Triggers go through the official ``pusher`` SDK.
   down, which is what a backfill is for); ``record_only(n)`` keeps them without sending;
 - ``run(interval)`` / ``stop()``: publish on a thread of its own until stopped;
 - ``backfill(channel, event, after, before)``: what was published in ``(after, before)``
-  (``before`` None: up to now), counting its calls in ``calls``.
+  (``before`` None: up to now), counting its calls in ``calls``;
+- ``BackfillEndpoint(publisher)``: the same over HTTP, as ``--backfill-url`` calls it
+  (``GET /?channel=..&event=..&after=..&before=..`` -> a JSON list), at ``url``.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 
 class NumberedPublisher:
@@ -69,3 +74,41 @@ class NumberedPublisher:
             self.calls.append((channel, event, after, before))
             top = len(self.published) if before is None else before - 1
             return [dict(d) for d in self.published[max(0, after):max(0, top)]]
+
+
+class BackfillEndpoint:
+    """``publisher.backfill`` over HTTP on a free loopback port; ``requests`` lists the
+    query of each call."""
+
+    def __init__(self, publisher: NumberedPublisher) -> None:
+        endpoint = self
+        self.requests: list[dict[str, str]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+                endpoint.requests.append(query)
+                before = int(query["before"]) if "before" in query else None
+                data = publisher.backfill(query["channel"], query["event"], int(query["after"]),
+                                          before)
+                body = json.dumps(data).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/missed"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="test-backfill-endpoint", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
