@@ -317,26 +317,50 @@ class Sequenced:
             self._apply(getattr(self._core, what)(*args, self._now()))
         self._lane.drain()
 
-    def _on_event(self, generation: int, source: int, data: Any) -> None:
-        try:
-            number = self._seq(data)
-        except Exception as exc:  # noqa: BLE001 - the user's seq function
-            self._bad_seq(source, data, f"seq() raised {type(exc).__name__}: {shorten(str(exc))}", exc)
-            return
-        if type(number) is not int:
-            if not isinstance(number, int) or isinstance(number, bool):
-                self._bad_seq(source, data, f"seq() returned {shorten(repr(number))}, not an int")
+    def _event_input(self, generation: int, source: int) -> Callable[[Any], None]:
+        """The ``on_next`` of one channel's ``events(event)``: the hot path of the stream."""
+        seq, lock, core, lane = self._seq, self._lock, self._core, self._lane
+        post, drain, report = lane.post, lane.drain, self._report_observer
+        enter, leave = lane.enter, lane.leave
+
+        def on_next(data: Any) -> None:
+            try:
+                number = seq(data)
+            except Exception as exc:  # noqa: BLE001 - the user's seq function
+                self._bad_seq(source, data, f"seq() raised {type(exc).__name__}: "
+                              f"{shorten(str(exc))}", exc)
                 return
-            number = int(number)
-        with self._lock:
+            if type(number) is not int:
+                if not isinstance(number, int) or isinstance(number, bool):
+                    self._bad_seq(source, data, f"seq() returned {shorten(repr(number))}, "
+                                  "not an int")
+                    return
+                number = int(number)
+            lock.acquire()
             if generation != self._generation:
+                lock.release()
                 return
-            effects = self._core.event(source, number, data, self._now())
-            if len(effects) == 1 and type(effects[0]) is Deliver:  # the common case
-                self._lane.post(emit_to, self._observers, effects[0].data, self._report_observer)
+            if core.in_order(number):  # the common case: next in line, nothing held
+                observers = self._observers
+                if enter():  # nobody delivers: deliver it here, in order, after the lock
+                    lock.release()
+                    try:
+                        emit_to(observers, data, report)
+                    finally:
+                        leave()
+                    return
+                post(emit_to, observers, data, report)
             else:
-                self._apply(effects)
-        self._lane.drain()
+                try:
+                    self._apply(core.event(source, number, data, self._now()))
+                finally:
+                    lock.release()
+                drain()
+                return
+            lock.release()
+            drain()
+
+        return on_next
 
     def _bad_seq(self, source: int, data: Any, why: str, cause: BaseException | None = None) -> None:
         error = ProtocolError(f"{self.event!r} on {self._names[source]!r} dropped from the "
@@ -477,17 +501,17 @@ def _dispose_all(links: list[abc.DisposableBase]) -> None:
 
 
 class _EventObserver(abc.ObserverBase[Any]):
-    """One channel's ``events(event)`` feeding the stream."""
-
-    __slots__ = ("_feed", "_source", "_generation")
+    """One channel's ``events(event)`` feeding the stream (``on_next`` is the stream's
+    closure for that channel, set on the instance: one call less per event)."""
 
     def __init__(self, feed: Sequenced, source: int, generation: int) -> None:
         self._feed = feed
         self._source = source
         self._generation = generation
+        self.on_next = feed._event_input(generation, source)  # type: ignore[assignment]
 
-    def on_next(self, value: Any) -> None:
-        self._feed._on_event(self._generation, self._source, value)
+    def on_next(self, value: Any) -> None:  # replaced per instance in __init__
+        raise NotImplementedError
 
     def on_error(self, error: Exception) -> None:
         self._feed._input(self._generation, "source_ended", self._source, error)

@@ -178,6 +178,17 @@ class Sequencer:
 
     # ---- inputs ------------------------------------------------------------------------------
 
+    def in_order(self, seq: int) -> bool:
+        """The fast path of :meth:`event`: when ``seq`` is the next one and nothing is held,
+        count it delivered and return True (the caller delivers it); else change nothing
+        and return False (the caller calls :meth:`event`)."""
+        last = self.last
+        if (last is not None and seq != last + 1) or self._heap or self._ended:
+            return False
+        self.last = seq
+        self.delivered += 1
+        return True
+
     def event(self, source: int, seq: int, data: Any, now: float) -> list[Effect]:
         """A live event from ``source``."""
         if self._ended:
