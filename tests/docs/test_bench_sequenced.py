@@ -21,4 +21,4 @@ def test_sequenced_benchmark_reports_each_kind_against_plain(repo_env: dict[str,
                            done.stdout, re.MULTILINE))
     assert set(rows) == {"plain", "sequenced", "sequenced x2"} and rows["plain"] == "1.00", done.stdout
     assert "dropped 2,000 duplicates" in done.stdout
-    assert re.search(r"sequenced / plain: \d+\.\d\dx \(target <= 1\.3x: (met|NOT met)\)", done.stdout)
+    assert re.search(r"sequenced / plain: \d+\.\d\dx\s+\(target <= 1\.3x: (met|NOT met)\)", done.stdout)
