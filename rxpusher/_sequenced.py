@@ -36,7 +36,17 @@ from ._exceptions import BackfillError, InternalError, ObserverError, ProtocolEr
 from ._internal.lane import Lane
 from ._internal.timers import shared_timers
 from ._router import GLOBAL, Sink, emit_to, end_all
-from ._sequencing import Abandon, Counters, Deliver, Effect, End, Fetch, Missing, Sequencer, Wake
+from ._sequencing import (
+    Abandon,
+    Deliver,
+    Effect,
+    End,
+    Fetch,
+    Missing,
+    SequencedCounters,
+    Sequencer,
+    Wake,
+)
 from ._states import ChannelState
 
 if TYPE_CHECKING:
@@ -47,8 +57,6 @@ __all__ = ["Backfill", "Gap", "Sequenced", "SequencedCounters", "sequenced"]
 Backfill = Callable[[str, str, int, int | None], Iterable[Any]]
 """``backfill(channel_name, event, after, before)`` -> the data of the events with
 ``after < seq < before`` (``before`` None: up to now), in any order."""
-
-SequencedCounters = Counters
 
 _WORKERS = 4  # backfill calls under way at once, per stream
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "Abandon", "Counters", "Deliver", "Effect", "End", "Fetch", "Missing", "Sequencer", "Wake",
+    "Abandon", "SequencedCounters", "Deliver", "Effect", "End", "Fetch", "Missing", "Sequencer", "Wake",
 ]
 
 
@@ -82,7 +82,7 @@ Effect = Deliver | Missing | Fetch | Abandon | Wake | End
 
 
 @dataclass(frozen=True, slots=True)
-class Counters:
+class SequencedCounters:
     """What a sequenced stream did so far (``Sequenced.counters``)."""
 
     delivered: int
@@ -168,8 +168,8 @@ class Sequencer:
 
     # ---- reading ---------------------------------------------------------------------------
 
-    def counters(self) -> Counters:
-        return Counters(self.delivered, self.duplicates, self.backfilled, self.gaps,
+    def counters(self) -> SequencedCounters:
+        return SequencedCounters(self.delivered, self.duplicates, self.backfilled, self.gaps,
                         self.missing, len(self._held), len(self._requests))
 
     @property
