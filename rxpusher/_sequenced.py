@@ -156,8 +156,16 @@ class _Client:
         error.__cause__ = exc
         self.session.report(error)
 
-    def wrap(self, observer: abc.ObserverBase[Any]) -> abc.ObserverBase[Any]:
-        return self.session.wrap(observer)[0]
+    def sink(self, observer: abc.ObserverBase[Any]) -> tuple[Sink, Callable[[abc.DisposableBase], None]]:
+        """``observer`` as the stream calls it (through the bounded hand-off of the client's
+        ``scheduler`` option, if any), and how to tell the hand-off its subscription."""
+        target, handoff = self.session.wrap(observer)
+
+        def bind(subscription: abc.DisposableBase) -> None:
+            if handoff is not None:  # an overflow ends the subscription
+                handoff.subscription.disposable = subscription
+
+        return Sink(target, False, True, GLOBAL, None), bind
 
     @property
     def closed(self) -> bool:
@@ -246,7 +254,7 @@ class Sequenced:
 
         def subscribe(observer: abc.ObserverBase[Any],
                       scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            sink = Sink(self._clients[0].wrap(observer), False, True, GLOBAL, None)
+            sink, bind = self._clients[0].sink(observer)
             if all(client.closed for client in self._clients):
                 self._lane.post(sink.end, None, self._report_observer)
                 self._lane.drain()
@@ -258,7 +266,9 @@ class Sequenced:
                 with self._lock:
                     self._gap_observers = tuple(s for s in self._gap_observers if s is not sink)
 
-            return Disposable(dispose)
+            subscription = Disposable(dispose)
+            bind(subscription)
+            return subscription
 
         return reactivex.create(subscribe)
 
@@ -272,7 +282,7 @@ class Sequenced:
     # ---- observers of events -------------------------------------------------------------------
 
     def _attach(self, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
-        sink = Sink(self._clients[0].wrap(observer), False, True, GLOBAL, None)
+        sink, bind = self._clients[0].sink(observer)
         with self._lock:
             self._observers = self._observers + (sink,)
             starting = len(self._observers) == 1
@@ -299,7 +309,9 @@ class Sequenced:
                 link.dispose()
             self._lane.drain()
 
-        return Disposable(dispose)
+        subscription = Disposable(dispose)
+        bind(subscription)
+        return subscription
 
     def _link(self, generation: int) -> None:
         """Observe every channel (outside the lock: subscribing may deliver at once)."""

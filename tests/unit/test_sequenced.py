@@ -382,3 +382,25 @@ def test_arguments_are_checked_before_anything_starts(pusher) -> None:
         rxpusher.sequenced(channel, "tick", seq=by_seq, start="3")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         rxpusher.sequenced(channel, "tick", seq=3)  # type: ignore[arg-type]
+
+
+def test_with_the_scheduler_option_observers_are_called_through_its_bounded_hand_off(
+        make_pusher, server) -> None:
+    from rxpusher import BufferOverflowError
+
+    deliver = TestScheduler()
+    client = make_pusher(scheduler=deliver, scheduler_maxsize=10)
+    server.handshake()
+    feed = rxpusher.sequenced(client.channel("feed"), "tick", seq=by_seq)
+    got = record(feed.events)
+    server.succeed("feed")
+    deliver.advance_by(0.001)
+    push(server, *range(1, 6))
+    deliver.advance_by(0.001)             # the channel's hand-off, then the feed's
+    deliver.advance_by(0.001)
+    assert seqs(got.items) == [1, 2, 3, 4, 5]
+    push(server, *range(6, 40))           # more than the bound, nothing drained
+    for _ in range(5):
+        deliver.advance_by(0.001)
+    assert isinstance(got.error, BufferOverflowError)
+    assert server.sent("pusher:unsubscribe")  # the overflow released the stream

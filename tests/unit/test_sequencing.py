@@ -291,14 +291,27 @@ def test_an_interruption_whose_fetch_fails_with_nothing_held_is_no_gap_yet() -> 
     assert d.delivered == [1, 2] and d.gaps == []
 
 
-def test_without_backfill_an_interruption_changes_nothing_and_the_hole_is_a_gap() -> None:
+def test_without_backfill_the_hole_below_the_first_event_after_an_interruption_is_a_gap_at_once() -> None:
     d = Driver()
     d.send(1)
     d.apply(d.core.interrupted(0, 0.0))
     assert d.fetches == {}
     d.send(5)
-    d.advance(0.5)
+    assert d.gaps == [(2, 4)] and d.delivered == [1, 5]
+    d.send(7)                     # later holes wait for their window again
     assert d.gaps == [(2, 4)]
+    d.advance(0.5)
+    assert d.gaps == [(2, 4), (6, 6)]
+
+
+def test_without_backfill_an_interruption_that_missed_nothing_is_no_gap() -> None:
+    d = Driver()
+    d.send(1)
+    d.apply(d.core.interrupted(0, 0.0))
+    d.send(2, 4)
+    assert d.gaps == [] and d.delivered == [1, 2]
+    d.advance(0.5)
+    assert d.gaps == [(3, 3)]
 
 
 def test_two_sources_merge_into_one_stream_each_seq_once() -> None:
