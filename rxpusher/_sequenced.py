@@ -18,6 +18,7 @@ carries out the effects:
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -317,8 +318,10 @@ class Sequenced:
         """Observe every channel (outside the lock: subscribing may deliver at once)."""
         links: list[abc.DisposableBase] = []
         for index, channel in enumerate(self.channels):
-            links.append(channel.state.subscribe(_StateObserver(self, index, generation)))
-            links.append(channel.interruptions.subscribe(_InterruptionObserver(self, index, generation)))
+            links.append(channel.state.subscribe(_View(functools.partial(
+                self._on_state, generation, index))))
+            links.append(channel.interruptions.subscribe(_View(functools.partial(
+                self._on_interruption, generation, index))))
             links.append(channel.events(self.event).subscribe(_EventObserver(self, index, generation)))
         with self._lock:
             current = generation == self._generation
@@ -336,6 +339,12 @@ class Sequenced:
                 return
             self._apply(getattr(self._core, what)(*args, self._now()))
         self._lane.drain()
+
+    def _on_state(self, generation: int, source: int, state: ChannelState) -> None:
+        self._input(generation, "source_up", source, state is ChannelState.SUBSCRIBED)
+
+    def _on_interruption(self, generation: int, source: int, notice: object) -> None:
+        self._input(generation, "interrupted", source)
 
     def _event_input(self, generation: int, source: int) -> Callable[[Any], None]:
         """The ``on_next`` of one channel's ``events(event)``: the hot path of the stream."""
@@ -540,39 +549,17 @@ class _EventObserver(abc.ObserverBase[Any]):
         self._feed._input(self._generation, "source_ended", self._source, None)
 
 
-class _InterruptionObserver(abc.ObserverBase[Any]):
-    """One channel's ``interruptions``."""
+class _View(abc.ObserverBase[Any]):
+    """One channel's ``state`` or ``interruptions``: views whose end is that of its
+    ``events`` stream, so only their items matter."""
 
-    __slots__ = ("_feed", "_source", "_generation")
+    __slots__ = ("_on_next",)
 
-    def __init__(self, feed: Sequenced, source: int, generation: int) -> None:
-        self._feed = feed
-        self._source = source
-        self._generation = generation
-
-    def on_next(self, value: Any) -> None:
-        self._feed._input(self._generation, "interrupted", self._source)
-
-    def on_error(self, error: Exception) -> None:
-        pass
-
-    def on_completed(self) -> None:
-        pass
-
-
-class _StateObserver(abc.ObserverBase[Any]):
-    """One channel's ``state``: is it subscribed (for the coverage of interruptions)?"""
-
-    __slots__ = ("_feed", "_source", "_generation")
-
-    def __init__(self, feed: Sequenced, source: int, generation: int) -> None:
-        self._feed = feed
-        self._source = source
-        self._generation = generation
+    def __init__(self, on_next: Callable[[Any], None]) -> None:
+        self._on_next = on_next
 
     def on_next(self, value: Any) -> None:
-        self._feed._input(self._generation, "source_up", self._source,
-                          value is ChannelState.SUBSCRIBED)
+        self._on_next(value)
 
     def on_error(self, error: Exception) -> None:
         pass

@@ -404,3 +404,21 @@ def test_with_the_scheduler_option_observers_are_called_through_its_bounded_hand
         deliver.advance_by(0.001)
     assert isinstance(got.error, BufferOverflowError)
     assert server.sent("pusher:unsubscribe")  # the overflow released the stream
+
+
+def test_on_real_timers_a_gap_comes_after_the_window_and_close_leaves_no_thread() -> None:
+    server = ScriptedServer()
+    client = rxpusher.Pusher("key", transport=server.transport)   # the shared timer thread
+    try:
+        server.handshake()
+        feed = rxpusher.sequenced(client.channel("feed"), "tick", seq=by_seq,
+                                  backfill=lambda *args: [], reorder_window=0.05)
+        got, gaps = record(feed.events), record(feed.gaps)
+        server.succeed("feed")
+        push(server, 1, 3)
+        gaps.wait(lambda r: len(r.items) == 1)
+        assert [(g.first, g.last) for g in gaps.items] == [(2, 2)] and seqs(got.items) == [1, 3]
+    finally:
+        client.close()
+    assert got.completed
+    wait_for(lambda: rxpusher_threads() == [])
