@@ -204,7 +204,6 @@ class Sequenced:
         self._names = [c.name for c in channels]
         self._seq = seq
         self._backfill = backfill
-        self._timeout = backfill_timeout
         self._max_answer = max_pending
         self._lock = threading.Lock()
         self._core = Sequencer(len(channels), backfill=backfill is not None,
