@@ -152,7 +152,8 @@ class Sequencer:
         self._max_pending = max_pending
         self.last: int | None = start
         """The last seq delivered (or skipped as a gap); None before the first event."""
-        self._start_fetch_due = backfill and start is not None
+        self._start_fetch_due = backfill and start is not None  # until its answer is in
+        self._start_request: int | None = None
         self._held: dict[int, _Held] = {}
         self._heap: list[int] = []  # the held seqs; the smallest is always removed first
         self._requests: dict[int, _Request] = {}
@@ -224,9 +225,6 @@ class Sequencer:
         effects: list[Effect] = []
         if up and not state.up:
             state.up, state.up_since = True, now
-            if self._start_fetch_due and self.last is not None and not self._ended:
-                self._start_fetch_due = False
-                self._fetch(source, self.last, None, now, effects)
         elif not up and state.up:
             state.up, state.down_at = False, now
         return effects
@@ -253,6 +251,8 @@ class Sequencer:
         fetch = self._requests.pop(request, None)
         if fetch is None or self._ended:
             return []  # timed out, abandoned or ended meanwhile: too late
+        if request == self._start_request:
+            self._start_fetch_due = False
         effects: list[Effect] = []
         after, before = fetch.after, fetch.before
         for seq, data in items:
@@ -271,6 +271,8 @@ class Sequencer:
         fetch = self._requests.pop(request, None)
         if fetch is None or self._ended:
             return []
+        if request == self._start_request:
+            self._start_fetch_due = False
         effects: list[Effect] = []
         self._resolve(fetch.after, fetch.before, effects, now)
         return effects
@@ -284,6 +286,8 @@ class Sequencer:
         for request, fetch in list(self._requests.items()):
             if fetch.deadline <= now:  # timed out: what it was to bring is lost
                 del self._requests[request]
+                if request == self._start_request:
+                    self._start_fetch_due = False
                 effects.append(Abandon(request))
                 self._resolve(fetch.after, fetch.before, effects, now, rearm=False)
         self._flush(effects, now)
@@ -313,6 +317,9 @@ class Sequencer:
             state.ended, state.error, state.up = False, None, False
         self._last_error = None
         effects: list[Effect] = []
+        if self._start_fetch_due and self.last is not None:
+            self._start_request = self._next_request  # start + 1 .. up to now, at once
+            self._fetch(0, self.last, None, now, effects)
         self._flush(effects, now)
         self._rearm(effects, now)
         return effects

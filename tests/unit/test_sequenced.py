@@ -423,3 +423,19 @@ def test_on_real_timers_a_gap_comes_after_the_window_and_close_leaves_no_thread(
         client.close()
     assert got.completed
     wait_for(lambda: set(rxpusher_threads()) <= before)
+
+
+def test_start_backfills_after_the_snapshot_at_once_then_goes_on_live(feed_on, server) -> None:
+    calls: list[tuple[int, int | None]] = []
+
+    def backfill(channel: str, event: str, after: int, before: int | None) -> list[Any]:
+        calls.append((after, before))
+        return [{"seq": s} for s in (4, 5)]
+
+    feed = feed_on(backfill=backfill, start=3)
+    got = record(feed.events)
+    wait_for(lambda: calls == [(3, None)])   # before the subscription is even confirmed
+    got.wait(lambda r: len(r.items) == 2)
+    server.succeed("feed")
+    push(server, 5, 6)
+    assert seqs(got.items) == [4, 5, 6] and feed.counters.duplicates == 1

@@ -232,16 +232,30 @@ def test_a_huge_jump_is_one_gap_not_a_billion_of_anything() -> None:
     assert d.gaps == [(2, 10**12 - 1)] and d.core.counters().missing == 10**12 - 2
 
 
-def test_start_skips_what_the_snapshot_holds_and_backfills_after_it_once_subscribed() -> None:
+def test_start_skips_what_the_snapshot_holds_and_backfills_after_it_at_once() -> None:
     d = Driver(backfill=True, start=100)
+    d.apply(d.core.restart(d.now))  # the first observer
+    fetch = d.only_fetch()
     d.send(99, 100)                # in the snapshot already
     assert d.delivered == [] and d.core.counters().duplicates == 2
-    d.apply(d.core.source_up(0, True, d.now))
-    fetch = d.only_fetch()
     assert (fetch.after, fetch.before) == (100, None)
     d.send(104)                    # live while the fetch runs: held
     d.answer(fetch.request, 101, 102, 103)
     assert d.delivered == [101, 102, 103, 104] and d.gaps == []
+
+
+def test_a_start_fetch_abandoned_by_stop_is_made_again_at_restart() -> None:
+    d = Driver(backfill=True, start=10)
+    d.apply(d.core.restart(0.0))
+    first = d.only_fetch()
+    d.apply(d.core.stop())
+    d.apply(d.core.restart(1.0))
+    second = d.only_fetch()
+    assert second.request != first.request and (second.after, second.before) == (10, None)
+    d.answer(second.request, 11)
+    d.apply(d.core.stop())
+    d.apply(d.core.restart(2.0))
+    assert d.only_fetch() is second and d.delivered == [11]   # done: not fetched again
 
 
 def test_start_without_backfill_delivers_from_start_plus_one() -> None:
