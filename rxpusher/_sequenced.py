@@ -455,6 +455,8 @@ class Sequenced:
         after, before = fetch.after, fetch.before
         items: list[tuple[int, Any]] = []
         failure: BackfillError | None = None
+        if token.is_disposed:
+            return  # timed out or abandoned while it waited for a worker
         try:
             answer = backfill(channel, self.event, after, before)
             if isinstance(answer, (str, bytes, dict)) or not isinstance(answer, Iterable):
