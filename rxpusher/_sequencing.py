@@ -39,7 +39,8 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "Abandon", "SequencedCounters", "Deliver", "Effect", "End", "Fetch", "Missing", "Sequencer", "Wake",
+    "Abandon", "Deliver", "Effect", "End", "Fetch", "Missing", "SequencedCounters", "Sequencer",
+    "Wake",
 ]
 
 
