@@ -62,6 +62,7 @@ from ._channels import Channel
 from ._client import Pusher, close_all
 from ._exceptions import (
     AuthenticationError,
+    BridgeError,
     BufferOverflowError,
     ClosedError,
     ConnectAttemptError,
@@ -110,6 +111,7 @@ __all__ = [
     "DecryptionError",
     "BufferOverflowError",
     "EmptySequenceError",
+    "BridgeError",
 ]
 
 _logging.getLogger("rxpusher").addHandler(_logging.NullHandler())

@@ -1,0 +1,157 @@
+"""Redis Streams: entries added with XADD by a script that first claims the entry's id for the
+dedupe window (``SET key NX PX window``), atomically, so that a restarted bridge or a second
+bridge on the same feed adds each entry once. Uses redis-py (extra ``rxpusher[redis]``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._retry import Backoff
+from ._entries import Template, redis_fields
+from ._sink import Backend, BrokerSink, SeqSpec
+
+__all__ = ["RedisStreamSink", "ADD_ONCE", "dedupe_key"]
+
+ADD_ONCE = """
+if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
+  return 0
+end
+local command = {'XADD', KEYS[1]}
+if tonumber(ARGV[2]) > 0 then
+  table.insert(command, 'MAXLEN')
+  table.insert(command, '~')
+  table.insert(command, ARGV[2])
+end
+table.insert(command, '*')
+for i = 3, #ARGV do
+  table.insert(command, ARGV[i])
+end
+redis.call(unpack(command))
+return 1
+"""
+"""KEYS: the stream, the id's dedupe key. ARGV: the window in ms, MAXLEN (0: none), then the
+entry's fields and values. Returns 1 when added, 0 for a duplicate within the window."""
+
+SCAN_LIMIT = 10_000
+"""Entries read back from the end of a stream at most to find the last seq of a channel."""
+
+
+def dedupe_key(stream: str, entry_id: str) -> str:
+    """The key that holds ``entry_id`` of ``stream`` for the dedupe window."""
+    return f"rxpusher:dedupe:{stream}:{entry_id}"
+
+
+def _import_redis() -> Any:
+    try:
+        import redis
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "RedisStreamSink needs redis-py: pip install 'rxpusher[redis]'") from exc
+    return redis
+
+
+class _RedisBackend(Backend):
+    broker = "redis"
+
+    def __init__(self, url: str, maxlen: int | None, window_ms: int, timeout: float) -> None:
+        self._url = url
+        self._maxlen = maxlen or 0
+        self._window = window_ms
+        self._timeout = timeout
+        self._client: Any = None
+        self._script: Any = None
+
+    def connect(self) -> None:
+        redis = _import_redis()
+        client = redis.Redis.from_url(self._url, socket_timeout=self._timeout,
+                                      socket_connect_timeout=self._timeout,
+                                      decode_responses=True)
+        try:
+            client.ping()
+            self._script = client.register_script(ADD_ONCE)
+        except BaseException:
+            client.close()
+            raise
+        self._client = client
+
+    def write(self, entries: list[tuple[str, dict[str, Any]]]) -> int:
+        pipe = self._client.pipeline(transaction=False)
+        for stream, record in entries:
+            self._script(keys=[stream, dedupe_key(stream, record["id"])],
+                         args=[self._window, self._maxlen, *redis_fields(record)], client=pipe)
+        return sum(int(result) for result in pipe.execute())
+
+    def last_seq(self, target: str, channel: str, event: str | None) -> int | None:
+        end = "+"
+        scanned = 0
+        while scanned < SCAN_LIMIT:
+            page = self._client.xrevrange(target, max=end, min="-", count=200)
+            if not page:
+                return None
+            for entry_id, fields in page:
+                if (fields.get("type") == "event" and fields.get("channel") == channel
+                        and (event is None or fields.get("event") == event)
+                        and fields.get("seq", "").lstrip("-").isdigit()):
+                    return int(fields["seq"])
+            scanned += len(page)
+            end = "(" + page[-1][0]
+        return None
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass
+
+
+class RedisStreamSink(BrokerSink):
+    """An Rx observer that writes what it receives to Redis Streams, effectively once.
+
+    Observe ``pusher.events()`` or ``channel.events()`` (``Event`` items), or a sequenced
+    feed's ``events`` with ``seq=`` (the data field, or a function of the data, holding
+    the seq; ``channel=``/``event=`` name the feed's channel and event). Each entry is added
+    with XADD to ``stream`` (``{channel}`` and ``{event}`` are replaced) with the fields
+    ``type`` (``event``), ``id``, ``channel``, ``event``, ``data`` (JSON text), ``user_id``
+    (empty when None), ``seq`` (when known) and ``received_at`` (UTC ISO 8601). ``id`` is
+    ``<channel>:<seq>`` with a seq, else a digest of channel, event and data; an entry whose id
+    the stream got within ``dedupe_window`` seconds is not added again. The channel's
+    interruptions (``type`` ``interruption``: ``lost_at``, ``resubscribed_at``) and gaps
+    (``type`` ``gap``: ``first``, ``last``, ``count``, ``reason``) are entries too.
+
+    While Redis is unreachable, at most ``max_buffer`` entries wait; beyond that the oldest
+    are dropped and a ``gap`` entry (``reason`` ``buffer_full``) records them. Failures are
+    reported as :class:`~rxpusher.BridgeError` on the ``errors`` of the client whose stream
+    the sink observes (and on the sink's :attr:`errors`); the sink retries with ``reconnect``
+    (default: that client's backoff). ``maxlen`` trims the stream (``MAXLEN ~``).
+    :meth:`close` (or ``dispose()``, ``with``) writes what is left within ``flush_timeout``.
+    """
+
+    broker = "redis"
+
+    def __init__(self, url: str, *, stream: str = "pusher:{channel}", maxlen: int | None = None,
+                 seq: SeqSpec | None = None, channel: str | None = None,
+                 event: str | None = None, dedupe_window: float = 600.0,
+                 max_buffer: int = 100_000, flush_timeout: float = 10.0,
+                 reconnect: Backoff | None = None, timeout: float = 5.0) -> None:
+        if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"url must be a redis://, rediss:// or unix:// URL, got {url!r}")
+        if maxlen is not None and (not isinstance(maxlen, int) or isinstance(maxlen, bool)
+                                   or maxlen < 1):
+            raise ValueError(f"maxlen must be an integer >= 1 or None, got {maxlen!r}")
+        if not isinstance(dedupe_window, (int, float)) or isinstance(dedupe_window, bool) \
+                or not 0.001 <= dedupe_window < float("inf"):
+            raise ValueError(f"dedupe_window must be a positive number of seconds, "
+                             f"got {dedupe_window!r}")
+        if not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        _import_redis()
+        self._maxlen = maxlen
+        self._window_ms = int(dedupe_window * 1000)
+        self._timeout = float(timeout)
+        super().__init__(url, Template(stream, "stream"), seq=seq, channel=channel, event=event,
+                         max_buffer=max_buffer, flush_timeout=flush_timeout, reconnect=reconnect)
+
+    def _make_backend(self) -> Backend:
+        return _RedisBackend(self.url, self._maxlen, self._window_ms, self._timeout)
