@@ -131,6 +131,7 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
         self._errors: Subject[PusherError] = Subject()
         self._last_report = float("-inf")
         self._unreported = 0
+        self._clock: Callable[[], float] = time.monotonic
         self._thread = threading.Thread(target=self._run, name=f"rxpusher-bridge-{self.broker}",
                                         daemon=True)
         self._thread.start()
@@ -138,7 +139,8 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
     # ---- the observer side (any thread, never blocks on the broker) ------------------------
 
     def on_next(self, value: Any) -> None:
-        """Buffer ``value`` for the broker: an :class:`~rxpusher.Event`, an
+        """Buffer ``value`` for the broker: an :class:`~rxpusher.Event` (except the
+        per-connection ``pusher:*`` protocol events, which are skipped), an
         :class:`~rxpusher.Interruption`, a sequenced feed's ``Gap``, or a sequenced feed's
         data (with ``seq=``)."""
         item = self._item(value)
@@ -160,6 +162,8 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
 
     def _item(self, value: Any) -> Item | None:
         if isinstance(value, Event):
+            if value.name.startswith("pusher:"):
+                return None  # protocol events (subscription_succeeded, ...) are per connection
             name = value.channel if value.channel is not None else ""
             self._watch_global(name)
             return event_item(name, value.name, value.data, value.user_id,
@@ -248,7 +252,7 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
     def _report(self, error: BridgeError, *, outage: bool = False) -> None:
         """Report ``error`` (an ongoing outage at most once per ``REPORT_EVERY`` seconds)."""
         if outage:
-            now = time.monotonic()
+            now = self._clock()
             if now - self._last_report < REPORT_EVERY:
                 self._unreported += 1
                 return
@@ -336,12 +340,15 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
             self._closed.set()
 
     def _pause(self, seconds: float) -> None:
-        """Wait ``seconds``, less when ``close()`` sets an earlier deadline."""
+        """Wait ``seconds``; ``close()`` ends the wait once (to try the flush at once), and
+        after that the deadline bounds it."""
         end = time.monotonic() + seconds
         with self._cond:
+            closing = self._closing
             while True:
-                now = time.monotonic()
-                remaining = min(end, self._deadline) - now
+                if self._closing and not closing:
+                    return
+                remaining = min(end, self._deadline) - time.monotonic()
                 if remaining <= 0:
                     return
                 self._cond.wait(remaining)
