@@ -88,9 +88,11 @@ class _JetStreamBackend(Backend):
         async def quiet(*_: Any) -> None:
             """nats-py's own error log would repeat what the sink reports."""
 
+        # One attempt (nats-py's max_reconnect_attempts counts the first one; 0 would retry
+        # for ever), no reconnects of its own: the sink reconnects with its backoff.
         nc = await nats.connect(self._url, connect_timeout=self._timeout, allow_reconnect=False,
-                                max_reconnect_attempts=0, error_cb=quiet,
-                                disconnected_cb=quiet, closed_cb=quiet)
+                                max_reconnect_attempts=1, reconnect_time_wait=0.0,
+                                error_cb=quiet, disconnected_cb=quiet, closed_cb=quiet)
         try:
             js = nc.jetstream(timeout=self._timeout)
             self.stream_name = await self._ensure_stream(js, nats)
@@ -205,6 +207,9 @@ class JetStreamSink(BrokerSink):
         self._timeout = float(timeout)
         super().__init__(url, template, seq=seq, channel=channel, event=event,
                          max_buffer=max_buffer, flush_timeout=flush_timeout, reconnect=reconnect)
+
+    def _call_timeout(self) -> float:
+        return self._timeout * 2 + 1.0
 
     def _make_backend(self) -> Backend:
         return _JetStreamBackend(self.url, self._template, self._stream, self._window,

@@ -153,5 +153,8 @@ class RedisStreamSink(BrokerSink):
         super().__init__(url, Template(stream, "stream"), seq=seq, channel=channel, event=event,
                          max_buffer=max_buffer, flush_timeout=flush_timeout, reconnect=reconnect)
 
+    def _call_timeout(self) -> float:
+        return self._timeout * 2 + 1.0
+
     def _make_backend(self) -> Backend:
         return _RedisBackend(self.url, self._maxlen, self._window_ms, self._timeout)

@@ -283,6 +283,10 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
     def _make_backend(self) -> Backend:
         raise NotImplementedError
 
+    def _call_timeout(self) -> float:
+        """The longest one broker call may take."""
+        return 5.0
+
     def _target(self, item: Item) -> str:
         return self._template.render(item.channel, item.event or f"rxpusher:{item.kind}")
 
@@ -402,9 +406,11 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
             self._cond.notify_all()
         self._subscriptions.dispose()
         if threading.current_thread() is not self._thread:
-            self._thread.join(wait + 5.0)
+            # past the deadline the writer may still be in one broker call, bounded by the
+            # broker timeout
+            self._thread.join(wait + self._call_timeout())
         with self._cond:
-            left = len(self._buffer)
+            left = len(self._buffer) + self._inflight
         if self._closed.is_set():
             self._errors.on_completed()
         return left == 0
