@@ -30,6 +30,7 @@ from ._buffer import EntryBuffer
 from ._entries import Item, Template, event_item, gap_item, interruption_item, to_record
 
 if TYPE_CHECKING:
+    from .._channels import Channel
     from .._session import Session
 
 __all__ = ["BrokerSink", "Backend", "BridgeStats", "SeqSpec", "redact"]
@@ -92,6 +93,8 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
     """Base of the broker sinks (see :class:`rxpusher.bridge.RedisStreamSink`)."""
 
     broker = "broker"
+    _clock: Callable[[], float] = staticmethod(time.monotonic)
+    """Times the reports of an outage (tests give a fake one before ``__init__``)."""
 
     def __init__(self, url: str, template: Template, *, seq: SeqSpec | None, channel: str | None,
                  event: str | None, max_buffer: int, flush_timeout: float,
@@ -131,7 +134,6 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
         self._errors: Subject[PusherError] = Subject()
         self._last_report = float("-inf")
         self._unreported = 0
-        self._clock: Callable[[], float] = time.monotonic
         self._thread = threading.Thread(target=self._run, name=f"rxpusher-bridge-{self.broker}",
                                         daemon=True)
         self._thread.start()
@@ -205,21 +207,31 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
 
     # ---- binding to clients (Pusher streams tell the sink who they are) -------------------
 
-    def _rxpusher_bind(self, session: Session, channel: str | None, event: str | None) -> None:
+    def _rxpusher_bind(self, session: Session, channel: str | None, event: str | None, *,
+                       bind_data: bool = True) -> None:
         """Called by a client when this sink observes one of its streams: broker failures go
-        to that client's ``errors``, and the channel's interruptions become entries."""
+        to that client's ``errors``, and the channel's interruptions become entries; data
+        items (not Events) belong to that channel and event."""
         with self._cond:
             if session not in self._sessions:
                 self._sessions.append(session)
+                self._last_report = float("-inf")  # an ongoing outage: tell this client too
             if channel is None:
                 if session not in self._global_sessions:
                     self._global_sessions.append(session)
-            else:
+            elif bind_data:
                 self._bindings.add((channel, event))
             if self._backoff is None:
                 self._backoff = session.options.reconnect
         if channel is not None:
             self._watch(session, channel)
+
+    def watch(self, channel: Channel) -> None:
+        """Write ``channel``'s interruptions as entries and report broker failures on its
+        client's ``errors``. Observing ``channel.events()`` (or ``pusher.events()``) directly
+        does this by itself; call it when the sink observes a stream derived from the channel
+        (``.pipe(...)``, a sequenced feed)."""
+        self._rxpusher_bind(channel._session, channel.name, None, bind_data=False)
 
     def _watch_global(self, channel: str) -> None:
         if not channel or not self._global_sessions:
@@ -246,8 +258,15 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
     @property
     def errors(self) -> Observable[PusherError]:
         """Every :class:`~rxpusher.BridgeError` of this sink (also put on the ``errors`` of
-        the clients whose streams it observes). Completes at :meth:`close`."""
-        return self._errors
+        the clients whose streams it observes). Completes at :meth:`close`. An ongoing
+        outage is reported to a new observer at the next failed attempt."""
+        def subscribe(observer: abc.ObserverBase[Any],
+                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+            disposable = self._errors.subscribe(observer)
+            self._last_report = float("-inf")
+            return disposable
+
+        return create(subscribe)
 
     def _report(self, error: BridgeError, *, outage: bool = False) -> None:
         """Report ``error`` (an ongoing outage at most once per ``REPORT_EVERY`` seconds)."""
@@ -294,6 +313,12 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
         backend = self._make_backend()
         failures = 0
         try:
+            try:  # at once, so that a wrong URL is reported before the first event
+                backend.connect()
+                self._connected = True
+            except Exception as exc:  # noqa: BLE001 - any broker failure: retry on demand
+                backend.close()
+                self._report(self._failure("cannot connect", exc), outage=True)
             while True:
                 with self._cond:
                     while not self._buffer and not self._closing:

@@ -68,8 +68,10 @@ class ScriptedBroker(Backend):
 class ScriptedSink(BrokerSink):
     broker = "scripted"
 
-    def __init__(self, backend: ScriptedBroker, **options: Any) -> None:
+    def __init__(self, backend: ScriptedBroker, clock: Any = None, **options: Any) -> None:
         self.backend = backend
+        if clock is not None:
+            self._clock = clock
         options.setdefault("reconnect", FAST)
         defaults: dict[str, Any] = {"seq": None, "channel": None, "event": None,
                                     "max_buffer": 100_000, "flush_timeout": 5.0}
@@ -170,15 +172,19 @@ def test_a_broker_failure_is_a_bridge_error_on_the_clients_errors_and_other_chan
 def test_an_outage_is_reported_at_once_then_once_per_interval(broker, make_sink) -> None:
     now = [1000.0]
     broker.down.set()
-    sink = make_sink()
-    sink._clock = lambda: now[0]
+    sink = make_sink(clock=lambda: now[0])
     errors = record(sink.errors)
     sink.on_next(Event("e", "c", 1))
-    wait_for(lambda: broker.connects >= 20)
-    assert len(errors.items) == 1  # many failed attempts, one report
+    wait_for(lambda: errors.items)  # at once
+    attempts = broker.connects
+    wait_for(lambda: broker.connects >= attempts + 5)
+    reported = len(errors.items)
+    attempts = broker.connects
+    wait_for(lambda: broker.connects >= attempts + 20)
+    assert len(errors.items) == reported  # 20 more failed attempts, no more reports
     now[0] += 31
-    wait_for(lambda: len(errors.items) == 2)
-    assert "more failures since the last report" in str(errors.items[1])
+    wait_for(lambda: len(errors.items) == reported + 1)
+    assert "more failures since the last report" in str(errors.items[-1])
 
 
 def test_failed_writes_are_retried_in_order_until_written_once(broker, make_sink) -> None:
