@@ -10,6 +10,7 @@ its own, resumed after the last seq already in the broker (``start=``), so that 
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import threading
 from collections.abc import Callable
@@ -17,13 +18,16 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from reactivex import Observable
 from reactivex import operators as ops
 
+from .._backfill import http_backfill, seq_field
 from .._client import Pusher
 from .._cliutil import escape
 from .._exceptions import BridgeError, ConnectionRefused, PusherError
 from .._protocol import Event
 from .._retry import Backoff
+from .._sequenced import sequenced
 from .._states import Health
 from ._sink import BrokerSink
 
@@ -112,17 +116,17 @@ def run(pusher: Pusher, plan: Plan, *, say: Say) -> int:
         pusher.errors.subscribe(lambda e: _report(e, stop, say))
         channels = [pusher.channel(name) for name in plan.channels]
         for channel in channels:
-            channel.state.subscribe(lambda state, name=channel.name: say(
-                f"[{escape(name)}: {state}]"))
+            channel.state.subscribe(functools.partial(_say_state, say, channel.name))
         if plan.seq is None:
             sink = plan.sink(reconnect)
             sinks.append(sink)
             wanted = set(plan.events)
             for channel in channels:
-                events = channel.events()
+                events: Observable[Event] = channel.events()
                 if wanted:
                     sink.watch(channel)
-                    events = events.pipe(ops.filter(lambda e: _wanted(e, wanted)))
+                    keep: Callable[[Event], bool] = functools.partial(_wanted, wanted)
+                    events = events.pipe(ops.filter(keep))
                 events.subscribe(sink)
         else:
             _sequence(pusher, plan, channels, sinks, reconnect, stop, say)
@@ -147,19 +151,18 @@ def run(pusher: Pusher, plan: Plan, *, say: Say) -> int:
     return 0
 
 
-def _wanted(event: Event, wanted: set[str]) -> bool:
+def _wanted(wanted: set[str], event: Event) -> bool:
     return event.name in wanted
+
+
+def _say_state(say: Say, channel: str, state: str) -> None:
+    say(f"[{escape(channel)}: {state}]")
 
 
 def _sequence(pusher: Pusher, plan: Plan, channels: list[Any], sinks: list[BrokerSink],
               reconnect: Backoff, stop: _Stop, say: Say) -> None:
     """``--seq``: per channel a sink and a sequenced feed resumed after the broker's last
     seq (asked again with the backoff while the broker does not answer)."""
-    try:
-        from .._backfill import http_backfill, seq_field
-        from .._sequenced import sequenced
-    except ImportError as exc:  # pragma: no cover - until sequenced streams are built
-        raise ValueError("--seq needs rxpusher.sequenced") from exc
     assert plan.seq is not None
     event = plan.events[0]
     backfill = http_backfill(plan.backfill_url) if plan.backfill_url else None

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from reactivex import Observable, abc, create
@@ -25,6 +24,7 @@ from .._auth import shorten
 from .._exceptions import BridgeError, PusherError
 from .._protocol import Event
 from .._retry import Backoff
+from .._sequenced import Gap
 from .._states import Interruption
 from ._buffer import EntryBuffer
 from ._entries import Item, Template, event_item, gap_item, interruption_item, to_record
@@ -79,7 +79,7 @@ class Backend(Protocol):
 @dataclass(frozen=True)
 class BridgeStats:
     """A sink's counters: ``written`` entries new to the broker, ``duplicates`` it already
-    had (another bridge, a restart), ``buffered`` waiting, ``dropped`` from a full buffer
+    had (another bridge, a restart), ``buffered`` not written yet, ``dropped`` from a full buffer
     (each range recorded by a ``gap`` entry), ``connected`` to the broker now."""
 
     written: int
@@ -172,7 +172,7 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
                               self._seq_of(value.data))
         if isinstance(value, Interruption):
             return interruption_item(value.channel, value.lost_at, value.resubscribed_at)
-        if _is_gap(value):
+        if isinstance(value, Gap):
             return gap_item(value.channel, value.event, value.first, value.last,
                             value.detected_at)
         channel: str | None = self._channel
@@ -388,7 +388,8 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
     def stats(self) -> BridgeStats:
         """The sink's counters now (:class:`BridgeStats`)."""
         with self._cond:
-            return BridgeStats(self._written, self._duplicates, len(self._buffer),
+            return BridgeStats(self._written, self._duplicates,
+                               len(self._buffer) + self._inflight,
                                self._buffer.dropped_total, self._connected)
 
     def last_seq(self, channel: str, event: str | None = None) -> int | None:
@@ -453,8 +454,3 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._shown_url} {self.stats}>"
 
-
-def _is_gap(value: Any) -> bool:
-    """A sequenced feed's ``Gap`` (``channel, event, first, last, detected_at``)."""
-    return (type(value).__name__ == "Gap" and isinstance(getattr(value, "first", None), int)
-            and isinstance(getattr(value, "detected_at", None), datetime))

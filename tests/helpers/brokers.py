@@ -20,10 +20,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from rxpusher import Backoff
+from rxpusher.bridge import JetStreamSink, RedisStreamSink
+from rxpusher.bridge._sink import BrokerSink
+
 from helpers.cluster_harness import RedisServer
 from helpers.soketi_harness import DEFAULT_TIMEOUT, HOST, free_port, reap, spawn, wait_for
 
-__all__ = ["Redis", "Nats", "unused_url"]
+__all__ = ["Redis", "Nats", "Broker", "QUICK", "unused_url"]
+
+QUICK = Backoff(initial=0.1, maximum=0.5)
+"""A reconnect policy for sinks under test: outages end quickly."""
 
 
 def unused_url(scheme: str) -> str:
@@ -142,6 +149,49 @@ class Nats:
                 await nc.close()
 
         return asyncio.run(read())
+
+
+class Broker:
+    """One broker under test: makes sinks on it and reads back a channel's entries in
+    stream order, in one shape (``user_id`` None when absent, ``seq`` an int)."""
+
+    def __init__(self, kind: str, server: Redis | Nats) -> None:
+        self.kind = kind
+        self.server = server
+        self.sinks: list[BrokerSink] = []
+
+    def sink(self, **options: Any) -> BrokerSink:
+        options.setdefault("reconnect", QUICK)
+        sink: BrokerSink
+        if self.kind == "redis":
+            sink = RedisStreamSink(self.server.url, **options)
+        else:
+            sink = JetStreamSink(self.server.url, **options)
+        self.sinks.append(sink)
+        return sink
+
+    def entries(self, channel: str) -> list[dict[str, Any]]:
+        if not self.server.proc:
+            return []
+        if isinstance(self.server, Redis):
+            rows = [fields for _, fields in self.server.client().xrange(f"pusher:{channel}")]
+            for row in rows:
+                if "user_id" in row:
+                    row["user_id"] = row["user_id"] or None
+                if "seq" in row:
+                    row["seq"] = int(row["seq"])
+            return rows
+        try:
+            return [m for m in self.server.messages() if m["channel"] == channel]
+        except Exception:  # noqa: BLE001 - no stream yet
+            return []
+
+    def events(self, channel: str) -> list[dict[str, Any]]:
+        return [e for e in self.entries(channel) if e["type"] == "event"]
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close(2.0)
 
 
 def _port_open(port: int) -> bool:
