@@ -29,6 +29,7 @@ from .._protocol import Event
 from .._retry import Backoff
 from .._sequenced import sequenced
 from .._states import Health
+from ._entries import Template
 from ._sink import BrokerSink
 
 __all__ = ["Plan", "run"]
@@ -63,6 +64,10 @@ class Plan:
             raise ValueError("--subject is for nats:// brokers; Redis takes --stream")
         if nats and args.stream:
             raise ValueError("--stream is for redis:// brokers; NATS takes --subject")
+        if args.stream:
+            Template(args.stream, "--stream")
+        if args.subject:
+            Template(args.subject, "--subject", subject=True).capture()
         events = tuple(dict.fromkeys(args.event or ()))
         if args.backfill_url and not args.seq:
             raise ValueError("--backfill-url needs --seq FIELD")

@@ -20,7 +20,25 @@ __all__ = ["JetStreamSink", "DEFAULT_STREAM"]
 DEFAULT_STREAM = "PUSHER"
 """The stream created when ``stream=None`` and no stream captures the subjects yet."""
 
+SCAN_LIMIT = 1_000
+"""Messages read back at most to find the last seq of a channel on a shared subject."""
+
 T = TypeVar("T")
+
+
+def _seq_of(body: bytes, channel: str, event: str | None) -> int | None:
+    """The seq of a message body when it is an event of ``channel`` (and ``event``)."""
+    try:
+        record = json.loads(body)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("type") != "event":
+        return None
+    seq = record.get("seq")
+    if (isinstance(seq, int) and not isinstance(seq, bool) and record.get("channel") == channel
+            and (event is None or record.get("event") == event)):
+        return seq
+    return None
 
 
 def _import_nats() -> Any:
@@ -143,14 +161,20 @@ class _JetStreamBackend(Backend):
             message = await self._js.get_last_msg(self.stream_name, subject)
         except nats.js.errors.NotFoundError:
             return None
-        try:
-            record = json.loads(message.data)
-        except (TypeError, ValueError):
-            return None
-        seq = record.get("seq") if isinstance(record, dict) else None
-        if isinstance(seq, int) and not isinstance(seq, bool) and record.get("channel") == channel:
-            return seq
-        return None
+        found = _seq_of(message.data, channel, event)
+        position = message.seq
+        scanned = 0
+        # the subject is shared with other channels or entries: walk back a bounded way
+        while found is None and position and position > 1 and scanned < SCAN_LIMIT:
+            position -= 1
+            scanned += 1
+            try:
+                message = await self._js.get_msg(self.stream_name, position)
+            except nats.js.errors.NotFoundError:
+                continue
+            if message.subject == subject:
+                found = _seq_of(message.data, channel, event)
+        return found
 
     def close(self) -> None:
         nc, self._nc, self._js = self._nc, None, None

@@ -307,7 +307,11 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
         return 5.0
 
     def _target(self, item: Item) -> str:
-        return self._template.render(item.channel, item.event or f"rxpusher:{item.kind}")
+        """Where ``item`` goes: interruption and gap entries under the event name
+        ``rxpusher:interruption`` / ``rxpusher:gap`` (a subject of their own on NATS, so that
+        the last message of an event's subject is always an event)."""
+        event = item.event if item.kind == "event" else f"rxpusher:{item.kind}"
+        return self._template.render(item.channel, event)
 
     def _run(self) -> None:
         backend = self._make_backend()

@@ -35,7 +35,7 @@ from helpers.cluster_harness import SoketiCluster
 from helpers.io_harness import force_io
 from helpers.local_harness import SERVER_KINDS, make_server
 from helpers.brokers import Broker, Nats, Redis
-from helpers.soketi_harness import HOST, AuthServer, ServerHarness, free_port
+from helpers.soketi_harness import HOST, AuthServer, ServerHarness, Soketi, free_port
 
 INTEGRATION_DIR = Path(__file__).resolve().parent
 
@@ -181,6 +181,16 @@ def unique() -> Callable[[str], str]:
 # --------------------------------------------------------------------------------------------
 # Brokers (the bridge tests)
 # --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def soketi_server() -> Iterator[Soketi]:
+    """A soketi of this module's own (a module whose tests restart it overrides ``server``
+    with it)."""
+    server = Soketi()
+    server.start()
+    yield server
+    server.cleanup()
 
 
 @pytest.fixture(scope="module")

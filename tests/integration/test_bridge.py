@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,14 +15,6 @@ from rxpusher import BridgeError, Pusher
 from rxpusher.bridge import JetStreamSink, RedisStreamSink
 from helpers.brokers import QUICK, Broker, unused_url
 from helpers.soketi_harness import Collector, Soketi, wait_for, wait_subscribed
-
-
-@pytest.fixture(scope="module")
-def soketi_server() -> Iterator[Soketi]:
-    server = Soketi()
-    server.start()
-    yield server
-    server.cleanup()
 
 
 @pytest.fixture
