@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import rxpusher
 from rxpusher import BridgeError, Pusher
 from rxpusher.bridge import JetStreamSink, RedisStreamSink
 from helpers.brokers import QUICK, Broker, unused_url
@@ -57,14 +58,15 @@ def test_each_sink_writes_50_sdk_triggered_events_in_order_with_their_fields(
     assert sink.close() is True
 
 
-def test_two_bridges_on_one_feed_write_each_seq_once(
+def test_two_bridges_on_one_sequenced_feed_write_each_seq_once(
         broker: Broker, make_pusher: Callable[..., Pusher], sdk: Any,
         unique: Callable[[str], str]) -> None:
     name = unique("bridge-seq")
     channels = []
-    for _ in range(2):
+    for _ in range(2):  # two bridges: each its own connection, feed and sink
         channel = make_pusher().channel(name)
-        channel.events().subscribe(broker.sink(seq="seq"))
+        feed = rxpusher.sequenced(channel, "tick", seq=lambda data: data["seq"])
+        feed.events.subscribe(broker.sink(seq="seq"))  # the feed tells the sink its channel
         channels.append(channel)
     for channel in channels:
         wait_subscribed(channel)
@@ -73,8 +75,9 @@ def test_two_bridges_on_one_feed_write_each_seq_once(
     wait_for(lambda: sum(s.stats.written + s.stats.duplicates for s in broker.sinks) == 100, 20,
              message=lambda: f"both sinks done: {[s.stats for s in broker.sinks]}")
     entries = broker.events(name)
-    assert sorted(e["seq"] for e in entries) == list(range(1, 51))  # each seq exactly once
-    assert [e["id"] for e in entries] == [f"{name}:{e['seq']}" for e in entries]
+    assert [e["seq"] for e in entries] == list(range(1, 51))  # each seq exactly once, in order
+    assert [e["id"] for e in entries] == [f"{name}:{n}" for n in range(1, 51)]
+    assert {(e["channel"], e["event"]) for e in entries} == {(name, "tick")}
     assert sum(s.stats.duplicates for s in broker.sinks) == 50
 
 

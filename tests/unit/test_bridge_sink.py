@@ -312,3 +312,22 @@ def test_bad_options_are_type_or_value_errors_before_any_io(broker) -> None:
                     {"reconnect": "fast"}):
         with pytest.raises((TypeError, ValueError)):
             ScriptedSink(broker, **options)
+
+
+def test_a_sequenced_feed_tells_the_sink_its_channel_and_its_gaps_become_entries(
+        pusher, server, sched, broker, make_sink) -> None:
+    import rxpusher
+
+    feed = rxpusher.sequenced(pusher.channel("c"), "e", seq=lambda d: d["seq"])
+    sink = make_sink(seq="seq")
+    feed.events.subscribe(sink)
+    feed.gaps.subscribe(sink)
+    server.succeed("c")
+    for n in (1, 2, 5):
+        server.push("e", {"seq": n}, channel="c")
+    sched.advance_by(1)  # past the reorder window: 3..4 will not come
+    wait_for(lambda: len(broker.entries()) == 3 and broker.entries("gap"))
+    assert [e["id"] for e in broker.entries()] == ["c:1", "c:2", "c:5"]
+    [gap] = broker.entries("gap")
+    assert (gap["channel"], gap["event"], gap["first"], gap["last"]) == ("c", "e", 3, 4)
+    assert [t for t, e in broker.records if e["type"] == "gap"] == ["s:c"]
