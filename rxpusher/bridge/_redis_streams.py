@@ -13,24 +13,40 @@ from ._sink import Backend, BrokerSink, SeqSpec
 __all__ = ["RedisStreamSink", "ADD_ONCE", "dedupe_key"]
 
 ADD_ONCE = """
-if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
-  return 0
+local window = ARGV[1]
+local maxlen = tonumber(ARGV[2])
+local added = {}
+local at = 3
+for i = 1, #KEYS, 2 do
+  local n = tonumber(ARGV[at])
+  at = at + 1
+  if redis.call('SET', KEYS[i + 1], '1', 'NX', 'PX', window) then
+    local command = {'XADD', KEYS[i]}
+    if maxlen > 0 then
+      table.insert(command, 'MAXLEN')
+      table.insert(command, '~')
+      table.insert(command, maxlen)
+    end
+    table.insert(command, '*')
+    for j = at, at + n - 1 do
+      table.insert(command, ARGV[j])
+    end
+    redis.call(unpack(command))
+    added[#added + 1] = 1
+  else
+    added[#added + 1] = 0
+  end
+  at = at + n
 end
-local command = {'XADD', KEYS[1]}
-if tonumber(ARGV[2]) > 0 then
-  table.insert(command, 'MAXLEN')
-  table.insert(command, '~')
-  table.insert(command, ARGV[2])
-end
-table.insert(command, '*')
-for i = 3, #ARGV do
-  table.insert(command, ARGV[i])
-end
-redis.call(unpack(command))
-return 1
+return added
 """
-"""KEYS: the stream, the id's dedupe key. ARGV: the window in ms, MAXLEN (0: none), then the
-entry's fields and values. Returns 1 when added, 0 for a duplicate within the window."""
+"""Adds entries, each only when its id is new within the window, atomically. KEYS: per entry
+its stream and its id's dedupe key. ARGV: the window in ms, MAXLEN (0: none), then per entry
+the number of field/value strings and those strings. Returns 1 (added) or 0 (a duplicate)
+per entry."""
+
+PER_CALL = 100
+"""Entries per script call (a script holds the server while it runs: keep each call short)."""
 
 SCAN_LIMIT = 10_000
 """Entries read back from the end of a stream at most to find the last seq of a channel."""
@@ -76,10 +92,16 @@ class _RedisBackend(Backend):
 
     def write(self, entries: list[tuple[str, dict[str, Any]]]) -> int:
         pipe = self._client.pipeline(transaction=False)
-        for stream, record in entries:
-            self._script(keys=[stream, dedupe_key(stream, record["id"])],
-                         args=[self._window, self._maxlen, *redis_fields(record)], client=pipe)
-        return sum(int(result) for result in pipe.execute())
+        for offset in range(0, len(entries), PER_CALL):
+            keys: list[str] = []
+            args: list[Any] = [self._window, self._maxlen]
+            for stream, record in entries[offset:offset + PER_CALL]:
+                fields = redis_fields(record)
+                keys += (stream, dedupe_key(stream, record["id"]))
+                args.append(len(fields))
+                args += fields
+            self._script(keys=keys, args=args, client=pipe)
+        return sum(int(added) for answer in pipe.execute() for added in answer)
 
     def last_seq(self, target: str, channel: str, event: str | None) -> int | None:
         end = "+"

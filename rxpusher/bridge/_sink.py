@@ -39,6 +39,8 @@ log = logging.getLogger("rxpusher.bridge")
 
 BATCH = 500
 """Entries written in one round trip at most."""
+LINGER = 0.005
+"""Seconds the writer waits for more entries when fewer than a batch are waiting."""
 REPORT_EVERY = 30.0
 """While the broker stays down, one BridgeError per this many seconds (the first at once)."""
 
@@ -152,7 +154,9 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
             if self._closing:
                 return
             self._buffer.push(item)
-            self._cond.notify()
+            waiting = len(self._buffer)
+            if waiting == 1 or waiting == BATCH:  # the writer waits for the first or a batch
+                self._cond.notify()
 
     def on_error(self, error: Exception) -> None:
         """The source failed (it was reported on the client's ``errors``): the sink keeps
@@ -327,6 +331,8 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
                 with self._cond:
                     while not self._buffer and not self._closing:
                         self._cond.wait()
+                    if self._connected:
+                        self._linger()
                     if not self._buffer or time.monotonic() >= self._deadline:
                         break
                     batch = self._buffer.take(BATCH)
@@ -371,6 +377,16 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
                     f"{left} entries not written: the broker was unreachable until the "
                     f"close deadline ({self._flush_timeout:g} s)")))
             self._closed.set()
+
+    def _linger(self) -> None:
+        """A trickle of entries: wait up to ``LINGER`` for a whole batch (lock held), one
+        round trip for many."""
+        end = time.monotonic() + LINGER
+        while len(self._buffer) < BATCH and not self._closing:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return
+            self._cond.wait(remaining)
 
     def _pause(self, seconds: float) -> None:
         """Wait ``seconds``; ``close()`` ends the wait once (to try the flush at once), and
