@@ -136,17 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_LISTEN,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    listen.add_argument("key", nargs="?",
-                        help="the app key (default: PUSHER_APP_KEY, or app-key with --local)")
+    _key_argument(listen)
     listen.add_argument("--channel", "-c", action="append", required=True,
                         help="channel to subscribe to (repeatable)")
     listen.add_argument("--event", "-e", action="append",
                         help="only print these events (repeatable); default: every event")
     listen.add_argument("--count", type=positive_int, help="exit after printing this many events")
-    _server_arguments(listen)
-    auth = listen.add_mutually_exclusive_group()
-    _secret_arguments(auth, "sign private/presence subscriptions locally with the app secret")
-    auth.add_argument("--auth-endpoint", help="URL of your channel authorization endpoint")
+    _subscriber_arguments(listen)
     listen.add_argument("--channel-data", help='presence member data with the secret, as JSON: '
                         '\'{"user_id": "1", "user_info": {...}}\'')
     listen.add_argument("--record", metavar="FILE", type=Path,
@@ -200,8 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_BRIDGE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    bridge.add_argument("key", nargs="?",
-                        help="the app key (default: PUSHER_APP_KEY, or app-key with --local)")
+    _key_argument(bridge)
     bridge.add_argument("--channel", "-c", action="append", required=True,
                         help="channel to bridge (repeatable)")
     bridge.add_argument("--to", required=True, metavar="URL",
@@ -227,10 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds to write what is buffered at exit (default 10)")
     bridge.add_argument("--health", type=positive_float, metavar="N",
                         help="print a health line to stderr every N seconds")
-    _server_arguments(bridge)
-    bridge_auth = bridge.add_mutually_exclusive_group()
-    _secret_arguments(bridge_auth, "sign private/presence subscriptions locally")
-    bridge_auth.add_argument("--auth-endpoint", help="URL of your channel authorization endpoint")
+    _subscriber_arguments(bridge)
     add_verbosity(bridge, "connection attempts and their causes")
 
     demo = commands.add_parser(
@@ -254,6 +246,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_serve_arguments(serve)
     return parser
+
+
+def _key_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("key", nargs="?",
+                        help="the app key (default: PUSHER_APP_KEY, or app-key with --local)")
+
+
+def _subscriber_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where a subscribing command connects and how it authorizes private channels."""
+    _server_arguments(parser)
+    auth = parser.add_mutually_exclusive_group()
+    _secret_arguments(auth, "sign private/presence subscriptions locally with the app secret")
+    auth.add_argument("--auth-endpoint", help="URL of your channel authorization endpoint")
 
 
 def _server_arguments(parser: argparse.ArgumentParser) -> None:

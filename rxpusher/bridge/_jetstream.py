@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from .._retry import Backoff
 from ._entries import Template, nats_body
-from ._sink import Backend, BrokerSink, SeqSpec
+from ._sink import Backend, BrokerSink, SeqSpec, seconds
 
 __all__ = ["JetStreamSink", "DEFAULT_STREAM"]
 
@@ -219,17 +219,11 @@ class JetStreamSink(BrokerSink):
         if stream is not None and (not isinstance(stream, str) or not stream
                                    or any(c in stream for c in " .*>")):
             raise ValueError(f"stream must be a JetStream stream name or None, got {stream!r}")
-        if not isinstance(dedupe_window, (int, float)) or isinstance(dedupe_window, bool) \
-                or not 0.001 <= dedupe_window < float("inf"):
-            raise ValueError(f"dedupe_window must be a positive number of seconds, "
-                             f"got {dedupe_window!r}")
-        if not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         _import_nats()
         template = Template(subject, "subject", subject=True)
         self._stream = stream
-        self._window = float(dedupe_window)
-        self._timeout = float(timeout)
+        self._window = seconds("dedupe_window", dedupe_window)
+        self._timeout = seconds("timeout", timeout)
         super().__init__(url, template, seq=seq, channel=channel, event=event,
                          max_buffer=max_buffer, flush_timeout=flush_timeout, reconnect=reconnect)
 

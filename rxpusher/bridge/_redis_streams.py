@@ -8,7 +8,7 @@ from typing import Any
 
 from .._retry import Backoff
 from ._entries import Template, redis_fields
-from ._sink import Backend, BrokerSink, SeqSpec
+from ._sink import Backend, BrokerSink, SeqSpec, seconds
 
 __all__ = ["RedisStreamSink", "ADD_ONCE", "dedupe_key"]
 
@@ -162,16 +162,10 @@ class RedisStreamSink(BrokerSink):
         if maxlen is not None and (not isinstance(maxlen, int) or isinstance(maxlen, bool)
                                    or maxlen < 1):
             raise ValueError(f"maxlen must be an integer >= 1 or None, got {maxlen!r}")
-        if not isinstance(dedupe_window, (int, float)) or isinstance(dedupe_window, bool) \
-                or not 0.001 <= dedupe_window < float("inf"):
-            raise ValueError(f"dedupe_window must be a positive number of seconds, "
-                             f"got {dedupe_window!r}")
-        if not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         _import_redis()
         self._maxlen = maxlen
-        self._window_ms = int(dedupe_window * 1000)
-        self._timeout = float(timeout)
+        self._window_ms = max(1, int(seconds("dedupe_window", dedupe_window) * 1000))
+        self._timeout = seconds("timeout", timeout)
         super().__init__(url, Template(stream, "stream"), seq=seq, channel=channel, event=event,
                          max_buffer=max_buffer, flush_timeout=flush_timeout, reconnect=reconnect)
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .._channels import Channel
     from .._session import Session
 
-__all__ = ["BrokerSink", "Backend", "BridgeStats", "SeqSpec", "redact"]
+__all__ = ["BrokerSink", "Backend", "BridgeStats", "SeqSpec", "redact", "seconds"]
 
 log = logging.getLogger("rxpusher.bridge")
 
@@ -46,6 +46,16 @@ REPORT_EVERY = 30.0
 
 SeqSpec = str | Callable[[Any], int]
 """``seq=``: the data field that holds the seq, or a function of the data returning it."""
+
+
+def seconds(name: str, value: object, *, zero: bool = False) -> float:
+    """``value`` as a finite number of seconds (> 0, or >= 0 with ``zero``); ``ValueError``
+    naming ``name`` otherwise."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) \
+            or not (value >= 0 if zero else value > 0) or value == float("inf"):
+        limit = ">= 0" if zero else "> 0"
+        raise ValueError(f"{name} must be a finite number of seconds {limit}, got {value!r}")
+    return float(value)
 
 
 def redact(url: str) -> str:
@@ -105,9 +115,6 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
             raise TypeError(f"url must be a non-empty string, got {url!r}")
         if seq is not None and not isinstance(seq, str) and not callable(seq):
             raise TypeError(f"seq must be a field name or a callable, got {seq!r}")
-        if not isinstance(flush_timeout, (int, float)) or isinstance(flush_timeout, bool) \
-                or not 0 <= flush_timeout < float("inf"):
-            raise ValueError(f"flush_timeout must be a finite number >= 0, got {flush_timeout!r}")
         if reconnect is not None and not isinstance(reconnect, Backoff):
             raise TypeError(f"reconnect must be an rxpusher.Backoff, got {reconnect!r}")
         self.url = url
@@ -116,7 +123,7 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
         self._seq = seq
         self._channel = channel
         self._event = event
-        self._flush_timeout = float(flush_timeout)
+        self._flush_timeout = seconds("flush_timeout", flush_timeout, zero=True)
         self._backoff = reconnect
         self._buffer = EntryBuffer(max_buffer)
         self._cond = threading.Condition()
