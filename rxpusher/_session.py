@@ -67,6 +67,7 @@ log = logging.getLogger("rxpusher")
 
 _NO_CLOSE_FRAME = (None, 1005, 1006)
 _JOIN_TIMEOUT = 5.0
+_SERVER_ERROR_WINDOW = 60.0  # an identical pusher:error is reported once per window
 
 C = ConnectionState
 S = ChannelState
@@ -205,6 +206,9 @@ class Session:
         self._warnings = _WarningLimiter(self._clock)
         self._attempt_failures = 0  # failed attempts not reported yet (rate limit)
         self._attempt_reported_at: float | None = None
+        self._server_errors = _Repeats(self._clock, _SERVER_ERROR_WINDOW)
+        self._server_said: tuple[int, str] | None = None  # (attempt, message of pusher:error)
+        self._last_cause: str | None = None  # why the last attempt or connection ended
 
         # the connection
         self._transport_factory: Callable[[], Transport] = options.transport or (
@@ -216,7 +220,9 @@ class Session:
         self._transport: Transport | None = None
         self._retired: list[Transport] = []
         self._attempt = 0
-        self._failures = 0
+        self._failures = 0  # failed attempts in a row (for max_attempts)
+        self._backoff_steps = 0  # backoff waits since the last lasting connection
+        self._hosts_tried = 0  # other hosts tried at once since the last backoff wait
         self._use_tls = options.use_tls
         hosts = len(options.hosts)
         self._host_index = options.reconnect.rng.randrange(hosts) if hosts > 1 else 0
@@ -780,9 +786,12 @@ class Session:
         """Connect now, with a fresh backoff (lock held)."""
         self._wanted = True
         self._stopped_by = None
-        self._failures = 0
+        self._reset_backoff()
         self._enter_connecting()
         self._open()
+
+    def _reset_backoff(self) -> None:
+        self._failures = self._backoff_steps = self._hosts_tried = 0
 
     def disconnect(self) -> None:
         """Close the socket and stay disconnected until ``connect()``."""
@@ -885,7 +894,7 @@ class Session:
                 return self._stopped_by
             return False
 
-        self._wait(outcome, timeout, "the connection")
+        self._wait(outcome, timeout, "connection", lambda: self._last_cause)
 
     def wait_subscribed(self, name: str, timeout: float | None) -> None:
         """Block until ``name`` is subscribed; raise its :class:`SubscriptionError`, the
@@ -905,21 +914,31 @@ class Session:
 
         self._wait(outcome, timeout, f"a subscription to {name!r}")
 
-    def wait_closed(self, timeout: float | None) -> None:
-        """Block until ``close()``; ``TimeoutError`` after ``timeout`` seconds."""
+    def wait_stopped(self, timeout: float | None) -> PusherError | None:
+        """Block until ``close()`` (None) or until the client can never recover without a
+        new ``connect()``: a refusal or the reconnect policy giving up (that error).
+        ``TimeoutError`` after ``timeout`` seconds."""
+
+        def ended() -> bool:
+            return self._closed or (self._stopped_by is not None
+                                    and self.state in (C.DISCONNECTED, C.FAILED))
+
         with self._changed:
-            if not self._changed.wait_for(lambda: self._closed, timeout):
-                raise TimeoutError("still open")
+            if not self._changed.wait_for(ended, timeout):
+                raise TimeoutError("still running")
+            return None if self._closed else self._stopped_by
 
     def _wait(self, outcome: Callable[[], bool | PusherError], timeout: float | None,
-              what: str) -> None:
+              what: str, cause: Callable[[], str | None] = lambda: None) -> None:
         if timeout is not None and (timeout != timeout or timeout < 0):
             raise ValueError(f"timeout must be None or a non-negative number, got {timeout!r}")
         with self._changed:
             if self._closed:
                 raise ClosedError("this Pusher client is closed; create a new one")
             if not self._changed.wait_for(lambda: bool(outcome()), timeout):
-                raise TimeoutError(f"no {what} within {timeout} s")
+                last = cause()
+                raise TimeoutError(f"no {what} within {timeout} s"
+                                   + (f"; last attempt: {last}" if last else ""))
             result = outcome()
         if isinstance(result, PusherError):
             raise result
@@ -942,6 +961,7 @@ class Session:
 
     def _open(self) -> None:
         self._attempt += 1
+        self._server_said = None
         self._retired = [t for t in self._retired if getattr(t, "alive", True)]
         transport = self._transport_factory()
         self._transport = transport
@@ -1099,12 +1119,12 @@ class Session:
             self._attempt_deadline.disposable = Disposable()
             self._attempt_failures = 0
             self._attempt_reported_at = None
+            self._last_cause = None
             self.socket_id = socket_id
             self.activity_timeout = self.options.activity_timeout
             if isinstance(server_timeout, (int, float)) and not isinstance(server_timeout, bool) \
                     and server_timeout > 0:
                 self.activity_timeout = min(self.activity_timeout, float(server_timeout))
-            self._failures = 0
             self._unavailable.disposable = Disposable()
             if not self._replaying:
                 self._schedule_activity_check(self.activity_timeout)
@@ -1133,8 +1153,17 @@ class Session:
     def _on_server_error(self, attempt: int, event: Event, frame: str) -> None:
         data = event.data if isinstance(event.data, dict) else {"message": event.data}
         code = data.get("code")
-        self._post_error(ServerError(code if isinstance(code, int) else None,
-                                     shorten(str(data.get("message", "")))))
+        error = ServerError(code if isinstance(code, int) else None,
+                            shorten(str(data.get("message", ""))))
+        with self._lock:
+            if attempt == self._attempt:
+                self._server_said = (attempt, error.message)  # the reason of a refusal
+        left_out = self._server_errors.admit((error.code, error.message))
+        if left_out is not None:
+            if left_out:
+                error.args = (f"{error.args[0]} (repeated {left_out} times since the last "
+                              "report)",)
+            self._post_error(error)
         self._post(self.router.later(event, None))
 
     def _on_ping(self, attempt: int, event: Event, frame: str) -> None:
@@ -1411,6 +1440,17 @@ class Session:
     def _connection_lost(self, code: int | None, reason: str) -> None:
         log.info("connection closed (%s) %s", code, shorten(reason))
         was_connected = self.state is C.CONNECTED
+        # only a connection that lasted resets the backoff or earns an immediate reconnect
+        lasted = was_connected and self._connected_at is not None \
+            and self._clock() - self._connected_at >= self.activity_timeout
+        if lasted:
+            self._reset_backoff()
+        said = self._server_said
+        if not reason and said is not None and said[0] == self._attempt:
+            reason = said[1]  # the close frame has none: the pusher:error that came with it
+        self._last_cause = (f"connection lost: {shorten(reason) or 'no reason given'}"
+                            if code in _NO_CLOSE_FRAME else
+                            f"closed by the server ({code}): {shorten(reason) or 'no reason given'}")
         self._attempt_deadline.disposable = Disposable()
         if len(self.options.hosts) > 1:
             self._host_index += 1  # the next host: at once when an established one dropped
@@ -1439,21 +1479,27 @@ class Session:
             self._refuse(error)
             return
         delay = 0.0
+        at_once = (action is CloseAction.RECONNECT_NOW and lasted) or (
+            action is CloseAction.RECONNECT_WITH_TLS and not self._use_tls)
         if action is CloseAction.RECONNECT_WITH_TLS:
             self._use_tls = True
-        elif action is CloseAction.BACKOFF:
+        if not at_once:  # a failed attempt, or a connection that did not last
             policy = self.options.reconnect
             if policy.gives_up(self._failures):
                 self._wanted = False
                 self._cancel_timers()
-                self._stopped_by = PusherError(f"gave up after {self._failures} failed attempts")
+                self._stopped_by = PusherError(
+                    f"gave up after {self._failures} failed attempts; last: {self._last_cause}")
                 self._set_state(C.FAILED)
                 self._post_error(self._stopped_by)
                 return
-            delay = policy.delay(self._failures)
             self._failures += 1
-            if was_connected and len(self.options.hosts) > 1:
-                delay = 0.0  # another host: no reason to wait
+            if self._hosts_tried < len(self.options.hosts) - 1:
+                self._hosts_tried += 1  # another host at once, each once per backoff step
+            else:
+                self._hosts_tried = 0
+                delay = policy.delay(self._backoff_steps)
+                self._backoff_steps += 1
         if self.state not in (C.CONNECTING, C.UNAVAILABLE):
             self._enter_connecting()
         log.info("reconnecting in %.3f s", delay)
@@ -1474,8 +1520,10 @@ class Session:
         url = self.url
         self._drop_transport(1000)
         self._attempt_failures += 1
-        self._report_attempt(ConnectAttemptError(url, cause, message))
+        error = ConnectAttemptError(url, cause, message)
+        self._report_attempt(error)
         self._connection_lost(1006, message)  # 1006: no close frame, not reported again
+        self._last_cause = str(error)
 
     def _report_attempt_failure(self, reason: str) -> None:
         self._attempt_failures += 1
@@ -1484,6 +1532,7 @@ class Session:
     def _report_attempt(self, error: ConnectAttemptError) -> None:
         """Report a failed attempt: the first at once, then at most one every 30 s, saying
         how many failed in between, so that a long outage does not flood ``errors``."""
+        self._last_cause = str(error)
         now = self._clock()
         if self._attempt_reported_at is not None and now - self._attempt_reported_at < 30.0:
             return
@@ -1615,6 +1664,32 @@ def _attempt_cause(reason: str) -> str:
     if "handshake" in text or "status" in text:
         return "handshake"
     return "network"
+
+
+class _Repeats:
+    """Coalesces identical reports: :meth:`admit` lets the first of a key through, then
+    none until ``window`` seconds have passed, and says how many were left out meanwhile."""
+
+    __slots__ = ("_clock", "_window", "_seen")
+
+    def __init__(self, clock: Callable[[], float], window: float) -> None:
+        self._clock = clock
+        self._window = window
+        self._seen: dict[Hashable, list[float]] = {}  # key -> [reported at, left out]
+
+    def admit(self, key: Hashable) -> int | None:
+        """None: leave this one out; else how many were left out since the last one."""
+        now = self._clock()
+        seen = self._seen.get(key)
+        if seen is not None and now - seen[0] < self._window:
+            seen[1] += 1
+            return None
+        if len(self._seen) >= 64:  # bounded: a server cannot grow it with varied messages
+            self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self._window}
+            if len(self._seen) >= 64:
+                self._seen.clear()
+        self._seen[key] = [now, 0]
+        return 0 if seen is None else int(seen[1])
 
 
 class _WarningLimiter:
