@@ -30,6 +30,8 @@ from .._retry import Backoff
 from .._sequenced import sequenced
 from .._states import Health
 from ._entries import Template
+from ._jetstream import _import_nats
+from ._redis_streams import _import_redis
 from ._sink import BrokerSink
 
 __all__ = ["Plan", "run"]
@@ -64,6 +66,10 @@ class Plan:
             raise ValueError("--subject is for nats:// brokers; Redis takes --stream")
         if nats and args.stream:
             raise ValueError("--stream is for redis:// brokers; NATS takes --subject")
+        if redis:
+            _import_redis()  # ImportError (a usage error) naming the extra to install
+        else:
+            _import_nats()
         if args.stream:
             Template(args.stream, "--stream")
         if args.subject:
