@@ -331,3 +331,24 @@ def test_a_sequenced_feed_tells_the_sink_its_channel_and_its_gaps_become_entries
     [gap] = broker.entries("gap")
     assert (gap["channel"], gap["event"], gap["first"], gap["last"]) == ("c", "e", 3, 4)
     assert [t for t, e in broker.records if e["type"] == "gap"] == ["s:c"]
+
+
+def test_close_from_a_client_observer_on_the_reader_thread_flushes_and_returns(
+        pusher, server, broker, make_sink) -> None:
+    sink = make_sink()
+    channel = pusher.channel("c")
+    channel.events().subscribe(sink)
+    closed: list[bool] = []
+
+    def on_tick(data: Any) -> None:
+        if data == 3:  # the thread that delivers the event closes the sink
+            closed.append(sink.close(5.0))
+
+    channel.events("e").subscribe(on_tick)
+    server.succeed("c")
+    for n in range(5):
+        server.push("e", n, channel="c")
+    assert closed == [True]
+    written = [e["data"] for e in broker.entries()]
+    assert written[:3] == ["0", "1", "2"] and "4" not in written  # 4 came after the close
+    assert not sink._thread.is_alive()
