@@ -442,7 +442,7 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
             while self._buffer or self._inflight:
                 remaining = end - time.monotonic()
                 if remaining <= 0 or self._closed.is_set():
-                    return not self._buffer
+                    return not (self._buffer or self._inflight)
                 self._cond.wait(min(remaining, 0.05))
         return True
 

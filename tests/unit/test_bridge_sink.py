@@ -352,3 +352,18 @@ def test_close_from_a_client_observer_on_the_reader_thread_flushes_and_returns(
     written = [e["data"] for e in broker.entries()]
     assert written[:3] == ["0", "1", "2"] and "4" not in written  # 4 came after the close
     assert not sink._thread.is_alive()
+
+
+def test_flush_waits_for_what_was_buffered_and_says_when_it_could_not(broker, make_sink) -> None:
+    sink = make_sink()
+    for n in range(50):
+        sink.on_next(Event("e", "c", n))
+    assert sink.flush(5.0) is True
+    assert len(broker.entries()) == 50 and sink.stats.buffered == 0
+    broker.down.set()
+    wait_for(lambda: not sink.stats.connected or broker.connects >= 1)
+    sink.on_next(Event("e", "c", 50))
+    assert sink.flush(0.2) is False  # still buffered: the broker is down
+    assert sink.stats.buffered == 1
+    broker.down.clear()
+    assert sink.flush(5.0) is True
