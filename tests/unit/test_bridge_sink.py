@@ -367,3 +367,33 @@ def test_flush_waits_for_what_was_buffered_and_says_when_it_could_not(broker, ma
     assert sink.stats.buffered == 1
     broker.down.clear()
     assert sink.flush(5.0) is True
+
+
+def test_subscribing_one_sink_from_many_threads_binds_each_channel_once(pusher, server, broker,
+                                                                         make_sink) -> None:
+    sink = make_sink()
+    names = [f"c{n}" for n in range(10)]
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def subscribe_all() -> None:
+        start.wait()
+        try:
+            for name in names:
+                pusher.channel(name).events().subscribe(sink)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=subscribe_all) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sink._watched == {(id(pusher._session), name) for name in names}  # one watch each
+    for name in names:
+        server.succeed(name)
+        server.push("e", name, channel=name)
+    wait_for(lambda: len(broker.entries()) == 10)  # four observers per channel, one entry each
+    assert sorted(e["channel"] for e in broker.entries()) == sorted(names)
+    assert sink.stats.duplicates == 30
