@@ -18,6 +18,7 @@ carries out the effects:
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -157,8 +158,16 @@ class _Client:
         error.__cause__ = exc
         self.session.report(error)
 
-    def wrap(self, observer: abc.ObserverBase[Any]) -> abc.ObserverBase[Any]:
-        return self.session.wrap(observer)[0]
+    def sink(self, observer: abc.ObserverBase[Any]) -> tuple[Sink, Callable[[abc.DisposableBase], None]]:
+        """``observer`` as the stream calls it (through the bounded hand-off of the client's
+        ``scheduler`` option, if any), and how to tell the hand-off its subscription."""
+        target, handoff = self.session.wrap(observer)
+
+        def bind(subscription: abc.DisposableBase) -> None:
+            if handoff is not None:  # an overflow ends the subscription
+                handoff.subscription.disposable = subscription
+
+        return Sink(target, False, True, GLOBAL, None), bind
 
     @property
     def closed(self) -> bool:
@@ -196,7 +205,6 @@ class Sequenced:
         self._names = [c.name for c in channels]
         self._seq = seq
         self._backfill = backfill
-        self._timeout = backfill_timeout
         self._max_answer = max_pending
         self._lock = threading.Lock()
         self._core = Sequencer(len(channels), backfill=backfill is not None,
@@ -250,7 +258,7 @@ class Sequenced:
 
         def subscribe(observer: abc.ObserverBase[Any],
                       scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            sink = Sink(self._clients[0].wrap(observer), False, True, GLOBAL, None)
+            sink, bind = self._clients[0].sink(observer)
             if all(client.closed for client in self._clients):
                 self._lane.post(sink.end, None, self._report_observer)
                 self._lane.drain()
@@ -262,7 +270,9 @@ class Sequenced:
                 with self._lock:
                     self._gap_observers = tuple(s for s in self._gap_observers if s is not sink)
 
-            return Disposable(dispose)
+            subscription = Disposable(dispose)
+            bind(subscription)
+            return subscription
 
         return reactivex.create(subscribe)
 
@@ -276,7 +286,7 @@ class Sequenced:
     # ---- observers of events -------------------------------------------------------------------
 
     def _attach(self, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
-        sink = Sink(self._clients[0].wrap(observer), False, True, GLOBAL, None)
+        sink, bind = self._clients[0].sink(observer)
         with self._lock:
             self._observers = self._observers + (sink,)
             starting = len(self._observers) == 1
@@ -303,14 +313,18 @@ class Sequenced:
                 link.dispose()
             self._lane.drain()
 
-        return Disposable(dispose)
+        subscription = Disposable(dispose)
+        bind(subscription)
+        return subscription
 
     def _link(self, generation: int) -> None:
         """Observe every channel (outside the lock: subscribing may deliver at once)."""
         links: list[abc.DisposableBase] = []
         for index, channel in enumerate(self.channels):
-            links.append(channel.state.subscribe(_StateObserver(self, index, generation)))
-            links.append(channel.interruptions.subscribe(_InterruptionObserver(self, index, generation)))
+            links.append(channel.state.subscribe(_View(functools.partial(
+                self._on_state, generation, index))))
+            links.append(channel.interruptions.subscribe(_View(functools.partial(
+                self._on_interruption, generation, index))))
             links.append(channel.events(self.event).subscribe(_EventObserver(self, index, generation)))
         with self._lock:
             current = generation == self._generation
@@ -328,6 +342,12 @@ class Sequenced:
                 return
             self._apply(getattr(self._core, what)(*args, self._now()))
         self._lane.drain()
+
+    def _on_state(self, generation: int, source: int, state: ChannelState) -> None:
+        self._input(generation, "source_up", source, state is ChannelState.SUBSCRIBED)
+
+    def _on_interruption(self, generation: int, source: int, notice: object) -> None:
+        self._input(generation, "interrupted", source)
 
     def _event_input(self, generation: int, source: int) -> Callable[[Any], None]:
         """The ``on_next`` of one channel's ``events(event)``: the hot path of the stream."""
@@ -532,39 +552,17 @@ class _EventObserver(abc.ObserverBase[Any]):
         self._feed._input(self._generation, "source_ended", self._source, None)
 
 
-class _InterruptionObserver(abc.ObserverBase[Any]):
-    """One channel's ``interruptions``."""
+class _View(abc.ObserverBase[Any]):
+    """One channel's ``state`` or ``interruptions``: views whose end is that of its
+    ``events`` stream, so only their items matter."""
 
-    __slots__ = ("_feed", "_source", "_generation")
+    __slots__ = ("_on_next",)
 
-    def __init__(self, feed: Sequenced, source: int, generation: int) -> None:
-        self._feed = feed
-        self._source = source
-        self._generation = generation
-
-    def on_next(self, value: Any) -> None:
-        self._feed._input(self._generation, "interrupted", self._source)
-
-    def on_error(self, error: Exception) -> None:
-        pass
-
-    def on_completed(self) -> None:
-        pass
-
-
-class _StateObserver(abc.ObserverBase[Any]):
-    """One channel's ``state``: is it subscribed (for the coverage of interruptions)?"""
-
-    __slots__ = ("_feed", "_source", "_generation")
-
-    def __init__(self, feed: Sequenced, source: int, generation: int) -> None:
-        self._feed = feed
-        self._source = source
-        self._generation = generation
+    def __init__(self, on_next: Callable[[Any], None]) -> None:
+        self._on_next = on_next
 
     def on_next(self, value: Any) -> None:
-        self._feed._input(self._generation, "source_up", self._source,
-                          value is ChannelState.SUBSCRIBED)
+        self._on_next(value)
 
     def on_error(self, error: Exception) -> None:
         pass

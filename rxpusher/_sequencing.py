@@ -22,7 +22,8 @@ The rules (DESIGN, "Sequenced streams"):
   or is a gap (without); a fetch is bounded by ``backfill_timeout``; what is still missing
   in a fetched range once the answer is in (or the fetch failed) is a gap;
 - after an interruption of a source that no other source covered, ``(last, None)`` is
-  fetched: live events held meanwhile are merged with the answer;
+  fetched: live events held meanwhile are merged with the answer (without a backfill, the
+  hole below that source's next event is a gap at once);
 - at most ``max_pending`` events are held: beyond that the lowest hole is a gap at once.
 
 Ranges are kept as bounds, never expanded seq by seq, so a jump of a billion costs the
@@ -151,13 +152,15 @@ class Sequencer:
         self._max_pending = max_pending
         self.last: int | None = start
         """The last seq delivered (or skipped as a gap); None before the first event."""
-        self._start_fetch_due = backfill and start is not None
+        self._start_fetch_due = backfill and start is not None  # until its answer is in
+        self._start_request: int | None = None
         self._held: dict[int, _Held] = {}
         self._heap: list[int] = []  # the held seqs; the smallest is always removed first
         self._requests: dict[int, _Request] = {}
         self._next_request = 0
         self._resolved: list[tuple[int, int]] = []  # (after, before): fetched, what is left is lost
         self._wake: float | None = None
+        self._watch: set[int] = set()  # interrupted sources, without backfill: next seq?
         self._ended = False
         self._last_error: Exception | None = None
         self.delivered = 0
@@ -183,7 +186,7 @@ class Sequencer:
         count it delivered and return True (the caller delivers it); else change nothing
         and return False (the caller calls :meth:`event`)."""
         last = self.last
-        if (last is not None and seq != last + 1) or self._heap or self._ended:
+        if (last is not None and seq != last + 1) or self._heap or self._watch or self._ended:
             return False
         self.last = seq
         self.delivered += 1
@@ -194,6 +197,12 @@ class Sequencer:
         if self._ended:
             return []
         last = self.last
+        jumped = False
+        if self._watch and source in self._watch:
+            self._watch.discard(source)  # the first event after an interruption
+            if last is not None and seq > last + 1:
+                self._resolved.append((last, seq))  # what was published meanwhile is lost
+                jumped = True
         if last is None or (seq == last + 1 and not self._heap):  # the common case
             self.last = seq
             self.delivered += 1
@@ -203,7 +212,7 @@ class Sequencer:
             return []
         effects: list[Effect] = []
         self._hold(seq, _Held(data, now, False, source))
-        if seq == last + 1:
+        if seq == last + 1 or jumped:
             self._flush(effects, now)
         else:
             self._arm(now + self._window, effects)
@@ -216,22 +225,23 @@ class Sequencer:
         effects: list[Effect] = []
         if up and not state.up:
             state.up, state.up_since = True, now
-            if self._start_fetch_due and self.last is not None and not self._ended:
-                self._start_fetch_due = False
-                self._fetch(source, self.last, None, now, effects)
         elif not up and state.up:
             state.up, state.down_at = False, now
         return effects
 
     def interrupted(self, source: int, now: float) -> list[Effect]:
-        """``source`` was subscribed again after its connection was lost."""
-        if not self._backfill or self.last is None or self._ended:
+        """``source`` was subscribed again after its connection was lost: fetch what was
+        published meanwhile (without a backfill: its next event shows what is lost)."""
+        if self.last is None or self._ended:
             return []
         lost_at = self._sources[source].down_at
         for index, other in enumerate(self._sources):
             if index != source and other.up and other.up_since is not None \
                     and lost_at is not None and other.up_since <= lost_at:
                 return []  # another connection was up all along: it covered the outage
+        if not self._backfill:
+            self._watch.add(source)
+            return []
         effects: list[Effect] = []
         self._fetch(source, self.last, None, now, effects)
         return effects
@@ -241,6 +251,8 @@ class Sequencer:
         fetch = self._requests.pop(request, None)
         if fetch is None or self._ended:
             return []  # timed out, abandoned or ended meanwhile: too late
+        if request == self._start_request:
+            self._start_fetch_due = False
         effects: list[Effect] = []
         after, before = fetch.after, fetch.before
         for seq, data in items:
@@ -259,6 +271,8 @@ class Sequencer:
         fetch = self._requests.pop(request, None)
         if fetch is None or self._ended:
             return []
+        if request == self._start_request:
+            self._start_fetch_due = False
         effects: list[Effect] = []
         self._resolve(fetch.after, fetch.before, effects, now)
         return effects
@@ -272,6 +286,8 @@ class Sequencer:
         for request, fetch in list(self._requests.items()):
             if fetch.deadline <= now:  # timed out: what it was to bring is lost
                 del self._requests[request]
+                if request == self._start_request:
+                    self._start_fetch_due = False
                 effects.append(Abandon(request))
                 self._resolve(fetch.after, fetch.before, effects, now, rearm=False)
         self._flush(effects, now)
@@ -301,6 +317,9 @@ class Sequencer:
             state.ended, state.error, state.up = False, None, False
         self._last_error = None
         effects: list[Effect] = []
+        if self._start_fetch_due and self.last is not None:
+            self._start_request = self._next_request  # start + 1 .. up to now, at once
+            self._fetch(0, self.last, None, now, effects)
         self._flush(effects, now)
         self._rearm(effects, now)
         return effects
@@ -444,6 +463,7 @@ class Sequencer:
                 self.last = lowest - 1
             self._deliver_lowest(effects)
         self._resolved.clear()
+        self._watch.clear()
         if self._wake is not None:
             self._wake = None
             effects.append(Wake(None))

@@ -382,3 +382,60 @@ def test_arguments_are_checked_before_anything_starts(pusher) -> None:
         rxpusher.sequenced(channel, "tick", seq=by_seq, start="3")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         rxpusher.sequenced(channel, "tick", seq=3)  # type: ignore[arg-type]
+
+
+def test_with_the_scheduler_option_observers_are_called_through_its_bounded_hand_off(
+        make_pusher, server) -> None:
+    from rxpusher import BufferOverflowError
+
+    deliver = TestScheduler()
+    client = make_pusher(scheduler=deliver, scheduler_maxsize=10)
+    server.handshake()
+    feed = rxpusher.sequenced(client.channel("feed"), "tick", seq=by_seq)
+    got = record(feed.events)
+    server.succeed("feed")
+    deliver.advance_by(0.001)
+    push(server, *range(1, 6))
+    deliver.advance_by(0.001)             # the channel's hand-off, then the feed's
+    deliver.advance_by(0.001)
+    assert seqs(got.items) == [1, 2, 3, 4, 5]
+    push(server, *range(6, 40))           # more than the bound, nothing drained
+    for _ in range(5):
+        deliver.advance_by(0.001)
+    assert isinstance(got.error, BufferOverflowError)
+    assert server.sent("pusher:unsubscribe")  # the overflow released the stream
+
+
+def test_on_real_timers_a_gap_comes_after_the_window_and_close_leaves_no_thread() -> None:
+    before = set(rxpusher_threads())  # other tests' clients may keep the shared ones alive
+    server = ScriptedServer()
+    client = rxpusher.Pusher("key", transport=server.transport)   # the shared timer thread
+    try:
+        server.handshake()
+        feed = rxpusher.sequenced(client.channel("feed"), "tick", seq=by_seq,
+                                  backfill=lambda *args: [], reorder_window=0.05)
+        got, gaps = record(feed.events), record(feed.gaps)
+        server.succeed("feed")
+        push(server, 1, 3)
+        gaps.wait(lambda r: len(r.items) == 1)
+        assert [(g.first, g.last) for g in gaps.items] == [(2, 2)] and seqs(got.items) == [1, 3]
+    finally:
+        client.close()
+    assert got.completed
+    wait_for(lambda: set(rxpusher_threads()) <= before)
+
+
+def test_start_backfills_after_the_snapshot_at_once_then_goes_on_live(feed_on, server) -> None:
+    calls: list[tuple[int, int | None]] = []
+
+    def backfill(channel: str, event: str, after: int, before: int | None) -> list[Any]:
+        calls.append((after, before))
+        return [{"seq": s} for s in (4, 5)]
+
+    feed = feed_on(backfill=backfill, start=3)
+    got = record(feed.events)
+    wait_for(lambda: calls == [(3, None)])   # before the subscription is even confirmed
+    got.wait(lambda r: len(r.items) == 2)
+    server.succeed("feed")
+    push(server, 5, 6)
+    assert seqs(got.items) == [4, 5, 6] and feed.counters.duplicates == 1

@@ -232,16 +232,30 @@ def test_a_huge_jump_is_one_gap_not_a_billion_of_anything() -> None:
     assert d.gaps == [(2, 10**12 - 1)] and d.core.counters().missing == 10**12 - 2
 
 
-def test_start_skips_what_the_snapshot_holds_and_backfills_after_it_once_subscribed() -> None:
+def test_start_skips_what_the_snapshot_holds_and_backfills_after_it_at_once() -> None:
     d = Driver(backfill=True, start=100)
+    d.apply(d.core.restart(d.now))  # the first observer
+    fetch = d.only_fetch()
     d.send(99, 100)                # in the snapshot already
     assert d.delivered == [] and d.core.counters().duplicates == 2
-    d.apply(d.core.source_up(0, True, d.now))
-    fetch = d.only_fetch()
     assert (fetch.after, fetch.before) == (100, None)
     d.send(104)                    # live while the fetch runs: held
     d.answer(fetch.request, 101, 102, 103)
     assert d.delivered == [101, 102, 103, 104] and d.gaps == []
+
+
+def test_a_start_fetch_abandoned_by_stop_is_made_again_at_restart() -> None:
+    d = Driver(backfill=True, start=10)
+    d.apply(d.core.restart(0.0))
+    first = d.only_fetch()
+    d.apply(d.core.stop())
+    d.apply(d.core.restart(1.0))
+    second = d.only_fetch()
+    assert second.request != first.request and (second.after, second.before) == (10, None)
+    d.answer(second.request, 11)
+    d.apply(d.core.stop())
+    d.apply(d.core.restart(2.0))
+    assert d.only_fetch() is second and d.delivered == [11]   # done: not fetched again
 
 
 def test_start_without_backfill_delivers_from_start_plus_one() -> None:
@@ -291,14 +305,27 @@ def test_an_interruption_whose_fetch_fails_with_nothing_held_is_no_gap_yet() -> 
     assert d.delivered == [1, 2] and d.gaps == []
 
 
-def test_without_backfill_an_interruption_changes_nothing_and_the_hole_is_a_gap() -> None:
+def test_without_backfill_the_hole_below_the_first_event_after_an_interruption_is_a_gap_at_once() -> None:
     d = Driver()
     d.send(1)
     d.apply(d.core.interrupted(0, 0.0))
     assert d.fetches == {}
     d.send(5)
-    d.advance(0.5)
+    assert d.gaps == [(2, 4)] and d.delivered == [1, 5]
+    d.send(7)                     # later holes wait for their window again
     assert d.gaps == [(2, 4)]
+    d.advance(0.5)
+    assert d.gaps == [(2, 4), (6, 6)]
+
+
+def test_without_backfill_an_interruption_that_missed_nothing_is_no_gap() -> None:
+    d = Driver()
+    d.send(1)
+    d.apply(d.core.interrupted(0, 0.0))
+    d.send(2, 4)
+    assert d.gaps == [] and d.delivered == [1, 2]
+    d.advance(0.5)
+    assert d.gaps == [(3, 3)]
 
 
 def test_two_sources_merge_into_one_stream_each_seq_once() -> None:
