@@ -158,7 +158,8 @@ class _Client:
         error.__cause__ = exc
         self.session.report(error)
 
-    def sink(self, observer: abc.ObserverBase[Any]) -> tuple[Sink, Callable[[abc.DisposableBase], None]]:
+    def sink(self, observer: abc.ObserverBase[Any]
+             ) -> tuple[Sink, Callable[[abc.DisposableBase], None]]:
         """``observer`` as the stream calls it (through the bounded hand-off of the client's
         ``scheduler`` option, if any), and how to tell the hand-off its subscription."""
         target, handoff = self.session.wrap(observer)
@@ -224,7 +225,8 @@ class Sequenced:
         scheduler = first.timer_scheduler
         self._own_timers = scheduler is None
         self._scheduler: abc.SchedulerBase | None = scheduler
-        if isinstance(scheduler, VirtualTimeScheduler) and isinstance(scheduler.clock, (int, float)):
+        if isinstance(scheduler, VirtualTimeScheduler) \
+                and isinstance(scheduler.clock, (int, float)):
             virtual = scheduler
             self._now: Callable[[], float] = lambda: float(virtual.clock)
         elif scheduler is not None:
@@ -236,7 +238,7 @@ class Sequenced:
     def __repr__(self) -> str:
         return f"<Sequenced {self.event!r} on {', '.join(map(repr, self._names))} {self.counters}>"
 
-    # ---- the public streams ------------------------------------------------------------------
+    # ---- the public streams ----------------------------------------------------------------
 
     @property
     def events(self) -> Observable[Any]:
@@ -283,7 +285,7 @@ class Sequenced:
         with self._lock:
             return self._core.counters()
 
-    # ---- observers of events -------------------------------------------------------------------
+    # ---- observers of events ---------------------------------------------------------------
 
     def _attach(self, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
         sink, bind = self._clients[0].sink(observer)
@@ -325,7 +327,8 @@ class Sequenced:
                 self._on_state, generation, index))))
             links.append(channel.interruptions.subscribe(_View(functools.partial(
                 self._on_interruption, generation, index))))
-            links.append(channel.events(self.event).subscribe(_EventObserver(self, index, generation)))
+            links.append(channel.events(self.event).subscribe(
+                _EventObserver(self, index, generation)))
         with self._lock:
             current = generation == self._generation
             if current:
@@ -334,7 +337,7 @@ class Sequenced:
             for link in links:
                 link.dispose()
 
-    # ---- inputs ------------------------------------------------------------------------------------
+    # ---- inputs --------------------------------------------------------------------------
 
     def _input(self, generation: int, what: str, *args: Any) -> None:
         with self._lock:
@@ -394,13 +397,14 @@ class Sequenced:
 
         return on_next
 
-    def _bad_seq(self, source: int, data: Any, why: str, cause: BaseException | None = None) -> None:
+    def _bad_seq(self, source: int, data: Any, why: str,
+                 cause: BaseException | None = None) -> None:
         error = ProtocolError(f"{self.event!r} on {self._names[source]!r} dropped from the "
                               f"sequenced stream: {why}", _describe(data))
         error.__cause__ = cause
         self._clients[source].report(error)
 
-    # ---- effects (lock held) ------------------------------------------------------------------------
+    # ---- effects (lock held) --------------------------------------------------------------
 
     def _apply(self, effects: list[Effect]) -> None:
         for effect in effects:
@@ -459,10 +463,13 @@ class Sequenced:
         after, before = fetch.after, fetch.before
         items: list[tuple[int, Any]] = []
         failure: BackfillError | None = None
+        if token.is_disposed:
+            return  # timed out or abandoned while it waited for a worker
         try:
             answer = backfill(channel, self.event, after, before)
             if isinstance(answer, (str, bytes, dict)) or not isinstance(answer, Iterable):
-                raise TypeError(f"backfill returned {shorten(repr(answer))}, not an iterable of data")
+                raise TypeError(f"backfill returned {shorten(repr(answer))}, "
+                                "not an iterable of data")
             for data in answer:
                 if token.is_disposed:
                     return

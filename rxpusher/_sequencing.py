@@ -19,7 +19,8 @@ The rules (DESIGN, "Sequenced streams"):
 - a seq at or below the last delivered one, or already held, is a duplicate: dropped;
 - a seq above the next expected one is held; the *hole* below it waits ``reorder_window``
   counted from the arrival of the held event above it, then is fetched (with a backfill)
-  or is a gap (without); a fetch is bounded by ``backfill_timeout``; what is still missing
+  or is a gap (without), the holes due at the same time in one fetch; a fetch is bounded by
+  ``backfill_timeout``; what is still missing
   in a fetched range once the answer is in (or the fetch failed) is a gap;
 - after an interruption of a source that no other source covered, ``(last, None)`` is
   fetched: live events held meanwhile are merged with the answer (without a backfill, the
@@ -38,7 +39,8 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "Abandon", "SequencedCounters", "Deliver", "Effect", "End", "Fetch", "Missing", "Sequencer", "Wake",
+    "Abandon", "Deliver", "Effect", "End", "Fetch", "Missing", "SequencedCounters", "Sequencer",
+    "Wake",
 ]
 
 
@@ -292,9 +294,10 @@ class Sequencer:
                 self._resolve(fetch.after, fetch.before, effects, now, rearm=False)
         self._flush(effects, now)
         if self._backfill:
-            for low, high, held in self._holes():
-                if held.arrived + self._window <= now and not self._covered(low, high):
-                    self._fetch(held.source, low, high, now, effects)
+            due = [(low, high, held) for low, high, held in self._holes()
+                   if held.arrived + self._window <= now and not self._covered(low, high)]
+            if due:  # one call for every hole due now (what is held in between is dropped)
+                self._fetch(due[0][2].source, due[0][0], due[-1][1], now, effects)
         self._rearm(effects, now)
         return effects
 

@@ -439,3 +439,18 @@ def test_start_backfills_after_the_snapshot_at_once_then_goes_on_live(feed_on, s
     server.succeed("feed")
     push(server, 5, 6)
     assert seqs(got.items) == [4, 5, 6] and feed.counters.duplicates == 1
+
+
+def test_retry_after_a_subscription_error_subscribes_again_and_goes_on(feed_on, server) -> None:
+    from reactivex import operators as ops
+
+    feed = feed_on()
+    got = record(feed.events.pipe(ops.retry(2)))
+    server.succeed("feed")
+    push(server, 1, 2)
+    server.push("pusher:subscription_error", {"type": "AuthError", "error": "no", "status": 401},
+                channel="feed")
+    assert len(server.sent("pusher:subscribe")) == 2   # retried
+    server.succeed("feed")
+    push(server, 2, 3)
+    assert seqs(got.items) == [1, 2, 3] and got.error is None

@@ -197,6 +197,16 @@ def test_nothing_waits_longer_than_the_window_plus_the_backfill_timeout() -> Non
     assert d.gap_times == [0.5 + 3.0, 0.25 + 0.5 + 3.0]  # each at its own bound
 
 
+def test_the_holes_due_at_the_same_time_are_one_fetch() -> None:
+    d = Driver(backfill=True, window=0.5)
+    d.send(1, *range(3, 2001, 2))   # a thousand holes: 2, 4, 6, ...
+    d.advance(0.5)
+    fetch = d.only_fetch()
+    assert (fetch.after, fetch.before) == (1, 1999)
+    d.answer(fetch.request, *range(1, 2001))   # everything: what is held is dropped
+    assert d.delivered == list(range(1, 2000)) and d.gaps == []
+
+
 def test_a_hole_filled_live_while_its_fetch_runs_needs_nothing_from_the_answer() -> None:
     d = Driver(backfill=True)
     d.send(1, 3)
