@@ -358,6 +358,19 @@ def _endpoint(args: argparse.Namespace) -> tuple[str | None, str, int | None, bo
     return host, cluster or "mt1", port, tls
 
 
+def _subscriber_settings(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The app key and the client options of a subscribing command (listen, bridge)."""
+    options = _connection_options(args)
+    key = _required(args.key or _setting(args, "key"), "KEY", "key")
+    if args.auth_endpoint:
+        options["auth_endpoint"] = args.auth_endpoint
+    else:
+        secret = _secret(args)
+        if secret:
+            options["secret"] = secret
+    return key, options
+
+
 def _connection_options(args: argparse.Namespace) -> dict[str, Any]:
     host, cluster, port, tls = _endpoint(args)
     options: dict[str, Any] = {"use_tls": tls}
@@ -398,14 +411,7 @@ def listen(args: argparse.Namespace) -> int:
     """``rxpusher listen``: print events until Ctrl-C, --count, a refused connection or a
     closed stdout."""
     configure_logging(args.verbose)
-    options = _connection_options(args)
-    key = _required(args.key or _setting(args, "key"), "KEY", "key")
-    if args.auth_endpoint:
-        options["auth_endpoint"] = args.auth_endpoint
-    else:
-        secret = _secret(args)
-        if secret:
-            options["secret"] = secret
+    key, options = _subscriber_settings(args)
     if args.channel_data:
         try:
             options["channel_data"] = json.loads(args.channel_data)
@@ -590,14 +596,7 @@ def bridge_command(args: argparse.Namespace) -> int:
     from .bridge import _command
 
     configure_logging(args.verbose)
-    options = _connection_options(args)
-    key = _required(args.key or _setting(args, "key"), "KEY", "key")
-    if args.auth_endpoint:
-        options["auth_endpoint"] = args.auth_endpoint
-    else:
-        secret = _secret(args)
-        if secret:
-            options["secret"] = secret
+    key, options = _subscriber_settings(args)
     try:
         plan = _command.Plan.from_args(args)
         pusher = Pusher(key, auto_connect=False, **options)
