@@ -4,6 +4,7 @@ events triggered by the official ``pusher`` SDK. Each test runs once per sink.""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -56,6 +57,8 @@ def test_each_sink_writes_50_sdk_triggered_events_in_order_with_their_fields(
         assert entry["received_at"].endswith("Z")
     assert len({e["id"] for e in entries}) == 50
     assert sink.close() is True
+    # the writer thread and, for NATS, the event loop's thread end with close()
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("rxpusher-bridge")]
 
 
 def test_two_bridges_on_one_sequenced_feed_write_each_seq_once(
