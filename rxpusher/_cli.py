@@ -462,7 +462,8 @@ def _as_event(name: str, channel: str, data: Any) -> Event:
 def _gap_line(gap: Gap) -> str:
     last = "?" if gap.last is None else str(gap.last)
     count = "" if gap.last is None else f" ({gap.last - gap.first + 1})"
-    return f"[gap {escape(gap.channel)} {escape(gap.event)}: {gap.first}..{last} missing{count}]"
+    event = "" if gap.event is None else f" {escape(gap.event)}"  # None: channel-wide
+    return f"[gap {escape(gap.channel)}{event}: {gap.first}..{last} missing{count}]"
 
 
 def _health_line(health: Health) -> str:

@@ -184,7 +184,7 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
         if isinstance(value, Interruption):
             return interruption_item(value.channel, value.lost_at, value.resubscribed_at)
         if isinstance(value, Gap):
-            return gap_item(value.channel, value.event, value.first, value.last,
+            return gap_item(value.channel, value.event or "", value.first, value.last,
                             value.detected_at)
         channel: str | None = self._channel
         event = self._event
