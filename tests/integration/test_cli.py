@@ -458,6 +458,61 @@ def test_listen_seq_backfills_what_never_arrived_and_prints_it_in_order(soketi, 
                                   "before": "9"}]
 
 
+def test_listen_seq_without_event_prints_the_channel_wide_sequence(soketi, unique):
+    from helpers.numbered_publisher import BackfillEndpoint, NumberedPublisher
+
+    channel = unique("cli-seq-all")
+    publisher = NumberedPublisher(soketi.sdk, channel, events=("tick", "trade", "quote"))
+    endpoint = BackfillEndpoint(publisher)
+    listen = subprocess.Popen(
+        [*CLI, "listen", soketi.key, "--channel", channel, "--seq", "seq",
+         "--backfill-url", endpoint.url, "--count", "10", *server_args(soketi)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        errors = lines_of(listen.stderr)
+        wait_line(errors, lambda line: line == f"[{channel}: subscribed]")
+        publisher.publish(5)
+        publisher.record_only(3)        # 6..8 never reach the server
+        publisher.publish(2)
+        out, err = listen.communicate(timeout=30)
+    finally:
+        listen.kill()
+        endpoint.close()
+    assert listen.returncode == 0, err
+    printed = [without_timestamp(line) for line in out.splitlines()]
+    assert [p["data"]["seq"] for p in printed] == list(range(1, 11))  # no protocol event
+    assert [p["event"] for p in printed] == [publisher.name_of(s) for s in range(1, 11)]
+    assert {p["channel"] for p in printed} == {channel}
+    assert endpoint.requests == [{"channel": channel, "after": "5", "before": "9"}]
+
+
+def test_listen_seq_without_event_prints_a_gap_of_the_channel(soketi, unique):
+    from helpers.numbered_publisher import NumberedPublisher
+
+    channel = unique("cli-gap-all")
+    publisher = NumberedPublisher(soketi.sdk, channel, events=("tick", "trade"))
+    listen = subprocess.Popen(
+        [*CLI, "listen", soketi.key, "--channel", channel, "--seq", "seq", "--count", "4",
+         *server_args(soketi)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        errors = lines_of(listen.stderr)
+        wait_line(errors, lambda line: line == f"[{channel}: subscribed]")
+        publisher.publish(2)
+        publisher.record_only(3)
+        publisher.publish(2)
+        gap = wait_line(errors, lambda line: line.startswith("[gap"))
+        out, _ = listen.communicate(timeout=30)
+    finally:
+        listen.kill()
+    assert gap == f"[gap {channel}: 3..5 missing (3)]"
+    printed = [json.loads(line) for line in out.splitlines()]
+    assert [(p["event"], p["data"]["seq"]) for p in printed] == [
+        ("tick", 1), ("trade", 2), ("trade", 6), ("tick", 7)]
+
+
 def test_listen_seq_prints_each_gap_as_one_line(soketi, unique):
     from helpers.numbered_publisher import NumberedPublisher
 
@@ -483,8 +538,7 @@ def test_listen_seq_prints_each_gap_as_one_line(soketi, unique):
 
 
 def test_listen_seq_options_are_checked(soketi):
-    for extra, message in ((["--seq", "seq"], "--seq needs"),
-                           (["--backfill-url", "http://127.0.0.1:9/x"], "--backfill-url needs"),
+    for extra, message in ((["--backfill-url", "http://127.0.0.1:9/x"], "--backfill-url needs"),
                            (["--seq", "seq", "--event", "e", "--backfill-url", "ftp://x"],
                             "http:// or https://")):
         done = subprocess.run([*CLI, "listen", soketi.key, "--channel", "c", *extra,
