@@ -57,6 +57,17 @@ class Bridge:
         self.proc.wait(10)
 
 
+def written(broker: Broker, channel: str) -> list[int]:
+    """The seqs of ``channel``'s event entries in the broker, in stream order."""
+    return [e["seq"] for e in broker.events(channel)]
+
+
+def wait_written_up_to(broker: Broker, channel: str, last: int) -> None:
+    wait_for(lambda: (written(broker, channel) or [0])[-1] == last, 60,
+             message=lambda: f"seq {last} written, have up to "
+                             f"{(written(broker, channel) or [0])[-1]}")
+
+
 @pytest.fixture
 def bridges() -> Iterator[list[Bridge]]:
     made: list[Bridge] = []
@@ -105,18 +116,15 @@ def test_sigkilled_and_restarted_three_times_under_a_50_per_second_publisher_eve
     endpoint = BackfillEndpoint(publisher)
     options = ("--event", "tick", "--seq", "seq", "--backfill-url", endpoint.url)
 
-    def written() -> list[int]:
-        return [e["seq"] for e in broker.events(channel)]
-
     try:
         bridge = Bridge(server, broker, channel, *options)
         bridges.append(bridge)
         bridge.wait_subscribed()
         publisher.run(0.02)  # 50 events per second
         for _ in range(3):
-            target = len(written()) + 25
-            wait_for(lambda: len(written()) >= target, 30,
-                     message=lambda: f"{target} seqs written, have {len(written())}")
+            target = len(written(broker, channel)) + 25
+            wait_for(lambda: len(written(broker, channel)) >= target, 30, message=lambda:
+                     f"{target} seqs written, have {len(written(broker, channel))}")
             bridge.kill()  # SIGKILL: whatever it had buffered is gone with it
             target = publisher.last + 25
             wait_for(lambda: publisher.last >= target, 30)  # published while no bridge runs
@@ -125,13 +133,12 @@ def test_sigkilled_and_restarted_three_times_under_a_50_per_second_publisher_eve
             bridge.wait_line(lambda line: "resuming after seq" in line)
         publisher.stop()
         last = publisher.last
-        wait_for(lambda: (written() or [0])[-1] == last, 60,
-                 message=lambda: f"seq {last} written, have up to {(written() or [0])[-1]}")
+        wait_written_up_to(broker, channel, last)
         assert bridge.stop(signal.SIGTERM) == 0
     finally:
         publisher.stop()
         endpoint.close()
-    seqs = written()
+    seqs = written(broker, channel)
     assert seqs == list(range(1, last + 1))  # every seq once, in order
     assert endpoint.requests  # the restarts backfilled what they missed
     assert all(e["id"] == f"{channel}:{e['seq']}" for e in broker.events(channel))
@@ -144,9 +151,6 @@ def test_as_designs_line_without_event_every_event_is_sequenced_and_a_sigkill_lo
     endpoint = BackfillEndpoint(publisher)
     options = ("--seq", "seq", "--backfill-url", endpoint.url)  # DESIGN's line: no --event
 
-    def written() -> list[int]:
-        return [e["seq"] for e in broker.events(channel)]
-
     try:
         bridge = Bridge(server, broker, channel, *options)
         bridges.append(bridge)
@@ -154,20 +158,19 @@ def test_as_designs_line_without_event_every_event_is_sequenced_and_a_sigkill_lo
                          "from the first event")
         bridge.wait_subscribed()
         publisher.run(0.02)  # 50 events per second, three names under one seq
-        wait_for(lambda: len(written()) >= 25, 30,
-                 message=lambda: f"25 seqs written, have {len(written())}")
+        wait_for(lambda: len(written(broker, channel)) >= 25, 30,
+                 message=lambda: f"25 seqs written, have {len(written(broker, channel))}")
         bridge.kill()  # SIGKILL: whatever it had buffered is gone with it
         target = publisher.last + 25
         wait_for(lambda: publisher.last >= target, 30)  # published while no bridge runs
-        in_broker = written()[-1]
+        in_broker = written(broker, channel)[-1]
         bridge = Bridge(server, broker, channel, *options)
         bridges.append(bridge)
         resumed = bridge.wait_line(lambda line: "resuming after seq" in line)
         assert resumed == f"[bridge] {channel} every event: resuming after seq {in_broker}"
         publisher.stop()
         last = publisher.last
-        wait_for(lambda: (written() or [0])[-1] == last, 60,
-                 message=lambda: f"seq {last} written, have up to {(written() or [0])[-1]}")
+        wait_written_up_to(broker, channel, last)
         assert bridge.stop(signal.SIGTERM) == 0
     finally:
         publisher.stop()

@@ -544,7 +544,8 @@ def test_event_none_a_failed_backfill_says_every_event(make_pusher, server, sche
     assert [(g.event, g.first, g.last) for g in gaps.items] == [(None, 2, 2)]
     assert seqs(got.items) == [1, 3]
     error = errors_of(feed).wait_item(lambda e: isinstance(e, BackfillError))
-    assert error.event is None and "backfill of every event on 'feed' after 1 before 3" in str(error)
+    assert error.event is None
+    assert "backfill of every event on 'feed' after 1 before 3" in str(error)
 
 
 def test_event_none_with_start_a_backfilled_item_before_any_live_one_is_named_by_its_data(
