@@ -134,7 +134,10 @@ class Options:
             for host in hosts:
                 if not isinstance(host, str) or not host.strip():
                     raise TypeError(f"host must be a host name or a list of them, got {host!r}")
+                _reject_url(host)
                 split_host_port(host, 80)
+        else:
+            _check_cluster(self.cluster)
         for name in ("secret", "encryption_master_key", "auth_endpoint", "user_auth_endpoint",
                      "ca_bundle", "proxy"):
             value = getattr(self, name)
@@ -208,6 +211,40 @@ class Options:
             f"{'wss' if tls else 'ws'}://{host}:{port}{path}/app/{self.key}"
             f"?protocol={PROTOCOL_VERSION}&client={CLIENT_NAME}&version={__version__}"
         )
+
+
+def _reject_url(host: str) -> None:
+    """``host="wss://ws-eu.pusher.com:443"`` built ``wss://[wss://...]``: say what to pass."""
+    scheme, sep, rest = host.strip().partition("://")
+    if not sep and "/" not in host:
+        return
+    if not sep:
+        raise ValueError(f"host must be a host name with an optional :port, got {host!r}; "
+                         "pass a path prefix as path=...")
+    netloc = rest.split("/", 1)[0]
+    tls = scheme.lower() in ("wss", "https")
+    hint = f"host={netloc!r}" if netloc else "host='HOST[:PORT]'"
+    if scheme.lower() in ("ws", "http"):
+        hint += ", use_tls=False"
+    name = netloc.split(":", 1)[0]
+    if name.startswith("ws-") and name.endswith(".pusher.com"):
+        hint = f"cluster={name[3:-len('.pusher.com')]!r} (or {hint})"
+    raise ValueError(f"host takes a host name, not a URL: got {host!r}; pass {hint}"
+                     + ("" if tls or scheme.lower() in ("ws", "http") else
+                        " (the scheme comes from use_tls)"))
+
+
+def _check_cluster(cluster: str) -> None:
+    """``cluster="ws-eu.pusher.com"`` built ``ws-ws-eu.pusher.com.pusher.com``."""
+    if cluster and all(c.isalnum() or c == "-" for c in cluster):
+        return
+    name = cluster.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    if name.startswith("ws-") and name.endswith(".pusher.com"):
+        hint = f"cluster={name[3:-len('.pusher.com')]!r}"
+    else:
+        hint = f"host={name!r} for your own server" if name else "cluster='eu', say"
+    raise ValueError(f"cluster takes a Pusher cluster name such as 'eu' or 'mt1', got "
+                     f"{cluster!r}; pass {hint}")
 
 
 def split_host_port(entry: str, default_port: int) -> tuple[str, int]:

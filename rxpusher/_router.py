@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from reactivex import abc
 
+from ._internal.unhandled import Unhandled
 from ._protocol import Event
 
 
@@ -75,7 +76,8 @@ class Sink:
             else:
                 self.observer.on_error(error)
         except Exception as exc:  # noqa: BLE001 - isolation is the point
-            report(exc)
+            # reactivex's default on_error re-raises: the error itself, not the observer's
+            report(Unhandled(exc) if exc is error else exc)
 
 
 Routes = dict[Hashable, tuple[Sink, ...]]

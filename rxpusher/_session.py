@@ -18,6 +18,7 @@ import json
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from datetime import datetime, timezone
 from collections.abc import Callable, Hashable
@@ -29,7 +30,9 @@ from reactivex.scheduler import VirtualTimeScheduler
 
 from . import _encryption as encryption, _protocol as protocol
 from ._internal.handoff import HandoffObserver
+from ._internal import unhandled
 from ._internal.lane import Lane
+from ._internal.unhandled import Unhandled
 from ._internal.timers import TimerHandle, shared_timers
 from ._states import ChannelState, ConnectionState, Health, Interruption
 from ._auth import Authorization, Authorizer, UserAuthorization, Workers, shorten
@@ -67,6 +70,8 @@ log = logging.getLogger("rxpusher")
 
 _NO_CLOSE_FRAME = (None, 1005, 1006)
 _JOIN_TIMEOUT = 5.0
+_RETRYING = ("rxpusher retries with backoff; observe pusher.errors or configure a handler on "
+             "the 'rxpusher' logger to handle this")
 _SERVER_ERROR_WINDOW = 60.0  # an identical pusher:error is reported once per window
 
 C = ConnectionState
@@ -161,6 +166,8 @@ class Session:
         self.router = Router(self.report_observer)
         self._closed = False
         self._errors = _Hub()
+        self._emitted: weakref.WeakSet[BaseException] = weakref.WeakSet()  # put on errors
+        self._told_unreachable = False  # a failed attempt was shown (no errors observer)
         self._frames = _Hub()
         self._messages = _Hub()
         self._state_hub = _Hub()
@@ -286,20 +293,44 @@ class Session:
         self._lane.drain()
 
     def report_observer(self, exc: BaseException) -> None:
-        """An observer raised: an :class:`ObserverError` on ``errors``."""
+        """An observer raised: an :class:`ObserverError` on ``errors``; an error it was given
+        and re-raised (no ``on_error`` of its own) is reported as itself and shown once."""
+        if isinstance(exc, Unhandled):
+            self._lane.post(self._emit_unhandled, exc.error)
+            return
         wrapped = ObserverError(f"an observer raised {type(exc).__name__}: {shorten(str(exc))}")
         wrapped.__cause__ = exc
         self._lane.post(self._emit_error, wrapped)
 
     def _report_library(self, exc: BaseException) -> None:
         """Something in the library failed inside the lane: an :class:`InternalError`."""
+        log.error("internal error", exc_info=exc)
+        self._lane.post(self._emit_error, self._as_internal(exc))
+
+    @staticmethod
+    def _as_internal(exc: BaseException) -> InternalError:
         error = InternalError(f"rxpusher failed: {type(exc).__name__}: {shorten(str(exc))}")
         error.__cause__ = exc
-        log.error("internal error", exc_info=exc)
-        self._lane.post(self._emit_error, error)
+        return error
+
+    def _emit_unhandled(self, error: BaseException) -> None:
+        """In the lane: ``error`` reached an observer without ``on_error``. It is put on
+        ``errors`` unless it is there already (refusals and subscription errors are), and
+        shown once on stderr (or logged when the ``rxpusher`` logger has a handler)."""
+        if not isinstance(error, PusherError):
+            error = self._as_internal(error)
+        if error not in self._emitted:
+            self._emit_error(error)
+        unhandled.show(error)
 
     def _emit_error(self, error: PusherError) -> None:
+        self._emitted.add(error)
         self._warnings.warn(error)
+        if isinstance(error, ConnectAttemptError) and not self._errors.sinks \
+                and not self._told_unreachable:
+            # nobody watches errors: say once per outage that the client cannot connect
+            self._told_unreachable = True
+            unhandled.show(error, "", _RETRYING)
         for sink in self._errors.sinks:
             try:
                 sink.on_next(error)
@@ -322,7 +353,7 @@ class Session:
 
     def _report_handoff(self, exc: BaseException) -> None:
         if isinstance(exc, PusherError) and not isinstance(exc, ObserverError):
-            self.report(exc)
+            self.report(exc)  # a buffer overflow
         else:
             self.report_observer(exc)
             self._lane.drain()
@@ -1117,9 +1148,13 @@ class Session:
             self._handshakes += 1
             self._set_state(C.CONNECTED)
             log.info("connected, socket id %s", socket_id)
+            self._post(self._connected_again)
             self._post(self.router.later(event, None))
             self._resubscribe(socket_id)
         self._flush()
+
+    def _connected_again(self) -> None:
+        self._told_unreachable = False  # in the lane, as _emit_error
 
     def _resubscribe(self, socket_id: str) -> None:
         """Subscribe every active channel on the new socket, sign in again (lock held)."""

@@ -156,3 +156,117 @@ def test_pusher_error_events_are_still_delivered_each_time(make_pusher, server) 
     for _ in range(3):
         server.push("pusher:error", {"code": 4200, "message": "Server is closing"})
     assert len(events.items) == 3
+
+
+# ---- an error reaching an observer without on_error ------------------------------------
+
+@pytest.fixture
+def no_logging(monkeypatch):
+    """As in a plain script: no logging handler anywhere (pytest installs its own on the
+    root logger; the subprocess tests in tests/integration check the real thing)."""
+    from rxpusher._internal import unhandled
+
+    monkeypatch.setattr(unhandled, "logging_configured", lambda: False)
+
+
+def test_an_unhandled_refusal_is_itself_on_errors_and_one_line_on_stderr(
+        make_pusher, server, capsys, no_logging) -> None:
+    p = make_pusher()
+    errors = record(p.errors)
+    p.channel("prices").events("new-price").subscribe(print)  # the README quickstart
+    p.channel("news").events().subscribe(print)
+    refuse_like_soketi(server)
+    kinds = [type(e).__name__ for e in errors.items]
+    assert "ObserverError" not in kinds
+    assert kinds.count("ServerRefusedError") == 1  # not once more per stream
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("rxpusher: unhandled ServerRefusedError: ")
+    assert WRONG_KEY in lines[0] and "on_error" in lines[0] and "'rxpusher' logger" in lines[0]
+
+
+def test_an_unhandled_error_goes_to_the_logging_handler_instead_of_stderr(
+        make_pusher, server, capsys, caplog) -> None:
+    p = make_pusher()
+    p.channel("prices").events("new-price").subscribe(print)
+    with caplog.at_level(logging.ERROR, logger="rxpusher"):
+        refuse_like_soketi(server)
+    assert capsys.readouterr().err == ""
+    assert [r.getMessage() for r in caplog.records if "unhandled" in r.getMessage()] == [
+        caplog.records[-1].getMessage()]
+    assert "ServerRefusedError" in caplog.records[-1].getMessage()
+
+
+def test_an_observer_with_on_error_shows_nothing(make_pusher, server, capsys, no_logging) -> None:
+    p = make_pusher()
+    seen: list[Exception] = []
+    p.channel("prices").events().subscribe(print, seen.append)
+    refuse_like_soketi(server)
+    assert isinstance(seen[0], ConnectionRefused)
+    assert capsys.readouterr().err == ""
+
+
+def test_an_unhandled_subscription_error_is_itself_not_an_observer_error(
+        make_pusher, server, capsys, no_logging) -> None:
+    from rxpusher import SubscriptionError
+
+    p = make_pusher()
+    server.handshake()
+    errors = record(p.errors)
+    p.channel("private-x").events().subscribe(print)  # no way to authorize it
+    assert [type(e) for e in errors.items] == [SubscriptionError]
+    assert "unhandled SubscriptionError" in capsys.readouterr().err
+
+
+def test_an_observer_that_raises_its_own_exception_is_still_an_observer_error(
+        make_pusher, server) -> None:
+    from rxpusher import ObserverError
+
+    p = make_pusher()
+    server.handshake()
+    errors = record(p.errors)
+
+    def fails(error: Exception) -> None:
+        raise RuntimeError("my bug")
+
+    p.channel("c").events().subscribe(print, fails)
+    server.current.drop(4001, "")
+    assert any(isinstance(e, ObserverError) and isinstance(e.__cause__, RuntimeError)
+               for e in errors.items)
+
+
+def test_an_unhandled_error_with_the_scheduler_option_is_shown_once(
+        make_pusher, server, capsys, no_logging) -> None:
+    from reactivex.scheduler import ImmediateScheduler
+
+    p = make_pusher(scheduler=ImmediateScheduler())
+    errors = record(p.errors)
+    p.channel("prices").events().subscribe(print)
+    refuse_like_soketi(server)
+    assert "ObserverError" not in [type(e).__name__ for e in errors.items]
+    assert len(capsys.readouterr().err.splitlines()) == 1
+
+
+def test_a_client_that_cannot_connect_says_so_once_when_nobody_watches_errors(
+        make_pusher, server, sched, capsys, no_logging) -> None:
+    """cluster="eu" without a network: one line, not silence, and not one per attempt."""
+    make_pusher(connect_timeout=1000)
+    for _ in range(5):
+        server.current.drop(None, "socket.gaierror: [Errno -3] Temporary failure in name resolution")
+        sched.advance_by(30)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert "ConnectAttemptError: cannot connect to" in lines[0] and "(dns)" in lines[0]
+    assert "retries with backoff" in lines[0]
+    server.handshake()  # the next outage is told again
+    server.current.drop(None)
+    sched.advance_by(30)
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    assert "(refused)" in capsys.readouterr().err
+
+
+def test_an_observer_of_errors_replaces_the_stderr_line(make_pusher, server, capsys, no_logging) -> None:
+    p = make_pusher()
+    errors = record(p.errors)
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    assert errors.items and capsys.readouterr().err == ""
