@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import logging
 import os
 import socket
 import ssl
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,15 @@ from ._cliutil import (
     port_number,
     positive_float,
     positive_int,
+    sigterm_as_interrupt,
 )
 from ._internal import rest
 from ._replay import load_recording, replay
 from ._states import Health
 from ._channels import Channel
 from ._client import Pusher
-from ._exceptions import ConnectionRefused
-from ._protocol import Event
+from ._exceptions import ConnectionRefused, ServerError
+from ._protocol import CloseAction, Event, close_action
 from .server.serve import DESCRIPTION as SERVE_DESCRIPTION
 from .server.serve import EPILOG as SERVE_EPILOG
 from .server.serve import add_arguments as add_serve_arguments
@@ -205,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extras:  # reported by the command's own parser, as `python -m rxpusher.server` does
         _command_parser(parser, args.command).error(
             f"unrecognized arguments: {' '.join(extras)}")
+    sigterm_as_interrupt()
     try:
         if args.command == "listen":
             return listen(args)
@@ -313,7 +316,7 @@ def _silence_stdout() -> None:
 def listen(args: argparse.Namespace) -> int:
     """``rxpusher listen``: print events until Ctrl-C, --count, a refused connection or a
     closed stdout."""
-    configure_logging(args.verbose)
+    configure_logging(args.verbose, quiet=logging.ERROR)  # problems: printed from errors
     options = _connection_options(args)
     key = _required(args.key or _setting(args, "key"), "KEY", "key")
     if args.auth_endpoint:
@@ -367,7 +370,15 @@ def replay_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         pusher.close()
         raise UsageError(escape(str(exc))) from exc
-    return _print_events(pusher, channels, args, until_disconnected=True, quiet=True)
+    played = [0]  # frames come before the events they carry, in order: the index is t
+    pusher.frames.subscribe(lambda _: played.__setitem__(0, played[0] + 1))
+
+    def recorded_at() -> dict[str, Any]:
+        index = min(max(played[0] - 1, 0), len(frames) - 1)
+        return {"recorded_at": frames[index][0] if frames else 0.0}
+
+    return _print_events(pusher, channels, args, until_disconnected=True, quiet=True,
+                         stamp=recorded_at)
 
 
 def _recorded_channels(frames: list[tuple[float, str]]) -> list[str]:
@@ -382,10 +393,18 @@ def _recorded_channels(frames: list[tuple[float, str]]) -> list[str]:
     return names
 
 
+def _received_at() -> dict[str, Any]:
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"received_at": now}
+
+
 def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namespace, *,
-                  until_disconnected: bool, quiet: bool = False) -> int:
+                  until_disconnected: bool, quiet: bool = False,
+                  stamp: Callable[[], dict[str, Any]] = _received_at) -> int:
     """Print the events of ``channels`` as JSON lines until Ctrl-C, ``--count``, a refused
-    connection, a closed stdout or (``until_disconnected``) the end of the connection."""
+    connection, a closed stdout or (``until_disconnected``) the end of the connection.
+    ``stamp`` gives each line its time field (``received_at``, or a replay's
+    ``recorded_at``)."""
     done = threading.Event()
     outcome: dict[str, Any] = {"status": 0, "printed": 0}
     lock = threading.Lock()
@@ -406,10 +425,9 @@ def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namesp
             done.set()
 
     def emit(event: Event) -> None:
-        received_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         line = json.dumps(
             {"channel": event.channel, "event": event.name, "data": event.data,
-             "user_id": event.user_id, "received_at": received_at}
+             "user_id": event.user_id, **stamp()}
         )
         with lock:
             if done.is_set():
@@ -443,9 +461,7 @@ def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namesp
         pusher.state.subscribe(lambda state: _say(f"[{state}]"))
     if until_disconnected:
         pusher.state.subscribe(lambda state: done.set() if state == "disconnected" else None)
-    pusher.errors.subscribe(
-        lambda e: None if isinstance(e, ConnectionRefused) else _say(f"rxpusher: {escape(str(e))}")
-    )
+    pusher.errors.subscribe(lambda e: None if _said_elsewhere(e) else _say(f"rxpusher: {escape(str(e))}"))
     try:
         pusher.connect()
         while not done.wait(0.2):
@@ -459,6 +475,15 @@ def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namesp
     if outcome["status"] == EXIT_BROKEN_PIPE:
         _silence_stdout()
     return int(outcome["status"])
+
+
+def _said_elsewhere(error: Exception) -> bool:
+    """A refusal is printed when it ends the command, and so is the ``pusher:error`` that
+    announced it (same text): one line for a wrong key."""
+    if isinstance(error, ConnectionRefused):
+        return True
+    return isinstance(error, ServerError) and error.code is not None \
+        and close_action(error.code) is CloseAction.REFUSED
 
 
 def _print_state(channel: str, state: str) -> None:

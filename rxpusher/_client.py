@@ -262,7 +262,10 @@ class Pusher:
     def record(self, path: str | os.PathLike[str]) -> abc.DisposableBase:
         """Write every text frame received from now on to ``path`` (overwritten), one JSON
         line each: ``{"t": <seconds since the recording started>, "frame": "<raw text>"}``.
-        Disposing the result (or :meth:`close`) flushes and closes the file. Play it back
+        Each line is written through as it arrives (a killed process keeps its lines); when
+        recording starts on a connected client, the connection's handshake frame comes first
+        (at ``t`` 0), so the replay reaches ``connected``. Disposing the result (or
+        :meth:`close`) closes the file. Play it back
         with :func:`rxpusher.replay`. Raises :class:`ClosedError` after :meth:`close`."""
         return self._session.record(os.fspath(path))
 

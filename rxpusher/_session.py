@@ -178,6 +178,7 @@ class Session:
         self._bytes_in = 0
         self._last_frame_at: float | None = None
         self._connected_at: float | None = None
+        self._handshake_frame: str | None = None  # the current connection's, for record()
         self._handshakes = 0
         self._replaying = False  # the transport plays a recording: nothing is sent
         self._channels: dict[str, _Channel] = {}
@@ -386,6 +387,13 @@ class Session:
             handoff.subscription.disposable = disposable
         return disposable
 
+    def _observed(self) -> None:
+        """Something observes the content (or waits for it): a replay held until now plays
+        (lock held)."""
+        begin = getattr(self._transport, "begin_playback", None)
+        if begin is not None:
+            begin()
+
     def observe_hub(self, which: str, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
         """Subscribe to ``frames``, ``messages``, ``errors``, ``state`` or ``watchlist``."""
         hub: _Hub = getattr(self, "_" + ("state_hub" if which == "state" else which))
@@ -394,6 +402,8 @@ class Session:
             hub.sinks = hub.sinks + (sink,)
             if hub is self._state_hub:
                 self._post(sink.on_next, self.state)
+            elif hub is self._frames or hub is self._messages:
+                self._observed()
 
         def leave(sink: Sink) -> None:
             hub.sinks = tuple(s for s in hub.sinks if s is not sink)
@@ -407,6 +417,7 @@ class Session:
 
         def join(sink: Sink) -> None:
             self.router.add(sink)
+            self._observed()
             if isinstance(route, str):
                 channel = self._channel(route)
                 channel.observers += 1
@@ -507,6 +518,10 @@ class Session:
             self.check_open()
             recording = _Recording(path, self._clock)
             self._recordings = self._recordings + (recording,)
+            if self.state is C.CONNECTED and self._handshake_frame is not None:
+                # started after connecting: the handshake first, so a replay gets connected
+                self._post(recording.write, self._handshake_frame, None)
+        self._flush()
 
         def stop() -> None:
             with self._lock:
@@ -940,6 +955,7 @@ class Session:
                                     and self.state in (C.DISCONNECTED, C.FAILED))
 
         with self._changed:
+            self._observed()
             if not self._changed.wait_for(ended, timeout):
                 raise TimeoutError("still running")
             return None if self._closed else self._stopped_by
@@ -951,6 +967,7 @@ class Session:
         with self._changed:
             if self._closed:
                 raise ClosedError("this Pusher client is closed; create a new one")
+            self._observed()
             if not self._changed.wait_for(lambda: bool(outcome()), timeout):
                 last = cause()
                 raise TimeoutError(f"no {what} within {timeout} s"
@@ -1145,6 +1162,7 @@ class Session:
             if not self._replaying:
                 self._schedule_activity_check(self.activity_timeout)
             self._connected_at = self._clock()
+            self._handshake_frame = frame
             self._handshakes += 1
             self._set_state(C.CONNECTED)
             log.info("connected, socket id %s", socket_id)
@@ -1653,7 +1671,8 @@ class _Recording:
     __slots__ = ("_file", "_clock", "_start")
 
     def __init__(self, path: str, clock: Callable[[], float]) -> None:
-        self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        # line-buffered: each frame is on disk at once, so a killed process keeps its lines
+        self._file = open(path, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed by close()
         self._clock = clock
         self._start = clock()
 
