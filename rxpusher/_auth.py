@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _encryption as encryption
 from ._exceptions import AuthenticationError, SubscriptionError
+from ._internal.neterrors import network_cause
 from ._options import Options
 from ._protocol import ChannelKind, channel_kind
 
@@ -111,7 +112,9 @@ class LocalSigner:
         if kind is ChannelKind.PRESENCE:
             if self._channel_data is None:
                 raise SubscriptionError(
-                    channel, None, "presence channels signed with secret need channel_data"
+                    channel, None, "presence channels signed with secret need channel_data "
+                    "(the member this client joins as): pass channel_data={'user_id': ..., "
+                    "'user_info': {...}} (--channel-data on the command line)"
                 )
             channel_data = encode_channel_data(channel, self._channel_data)
             message = f"{message}:{channel_data}"
@@ -387,7 +390,9 @@ class Http:
             finally:
                 response.close()
         except requests.RequestException as exc:
-            raise _HttpFailure(0, f"auth endpoint unreachable: {shorten(str(exc))}") from exc
+            # the cause first: requests' message ends with it, past any length limit
+            raise _HttpFailure(0, f"auth endpoint unreachable ({network_cause(exc)}): "
+                                  f"{shorten(str(exc))}") from exc
         except Exception as exc:  # noqa: BLE001 - urllib3 errors while reading the body
             raise _HttpFailure(0, f"auth endpoint failed: {type(exc).__name__}: {shorten(str(exc))}") from exc
         text = body.decode("utf-8", "replace")

@@ -31,6 +31,7 @@ from ._cliutil import (
     sigterm_as_interrupt,
 )
 from ._internal import rest
+from ._internal.neterrors import network_cause
 from ._replay import load_recording, replay
 from ._states import Health
 from ._channels import Channel
@@ -330,6 +331,11 @@ def listen(args: argparse.Namespace) -> int:
             options["channel_data"] = json.loads(args.channel_data)
         except ValueError as exc:
             raise UsageError(f"--channel-data is not JSON: {exc}") from exc
+    presence = [name for name in args.channel if name.startswith("presence-")]
+    if presence and "secret" in options and "channel_data" not in options:
+        raise UsageError(f"{escape(presence[0])} is a presence channel: signing it with the "
+                         "secret needs --channel-data '{\"user_id\": \"1\"}' (the member "
+                         "this client joins as)")
     try:
         pusher = Pusher(key, auto_connect=False, **options)
         channels = [pusher.channel(name) for name in args.channel]
@@ -521,7 +527,7 @@ def trigger(args: argparse.Namespace) -> int:
         response = rest.trigger(f"{'https' if tls else 'http'}://{host}:{port}", app_id, key,
                                 secret, [args.channel], args.event, data)
     except requests.RequestException as exc:
-        _say(f"rxpusher: error: cannot reach {where}: {_network_cause(exc)}")
+        _say(f"rxpusher: error: cannot reach {where}: {network_cause(exc)}")
         return 1
     try:
         answer = response.json()
@@ -546,39 +552,6 @@ def _short(text: str, limit: int = 200) -> str:
     lines = text.strip().splitlines()
     first = escape(lines[0] if lines else "(empty answer)")
     return first if len(first) <= limit else first[: limit - 3] + "..."
-
-
-_CAUSES: tuple[tuple[type[BaseException], str], ...] = (
-    (ConnectionRefusedError, "connection refused"),
-    (socket.gaierror, "unknown host"),
-    (ssl.SSLCertVerificationError, "TLS certificate not trusted"),
-    (ssl.SSLError, "TLS handshake failed"),
-    (TimeoutError, "timed out"),
-    (requests.Timeout, "timed out"),
-    (requests.exceptions.InvalidURL, "invalid host or port"),
-    (requests.exceptions.SSLError, "TLS handshake failed"),
-    (ConnectionResetError, "connection reset"),
-)
-
-
-def _network_cause(error: BaseException) -> str:
-    """What went wrong, in a few words: requests' messages quote the signed URL."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [error]
-    chain: list[BaseException] = []
-    while pending:  # the error, its causes and contexts, and urllib3's ``reason``
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        chain.append(current)
-        linked: list[object] = [current.__cause__, current.__context__,
-                                getattr(current, "reason", None), *current.args]
-        pending.extend(item for item in linked if isinstance(item, BaseException))
-    for kind, words in _CAUSES:
-        if any(isinstance(item, kind) for item in chain):
-            return words
-    return f"{type(error).__name__} (network error)"
 
 
 if __name__ == "__main__":  # pragma: no cover

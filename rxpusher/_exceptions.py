@@ -97,12 +97,22 @@ class ConnectAttemptError(PusherError):
     off and tries again. ``cause`` says why: ``"refused"`` (nothing listens), ``"dns"``,
     ``"tls"`` (certificate verification or handshake), ``"timeout"`` (``connect_timeout``
     for the upgrade and the handshake together), ``"handshake"`` (the server's answer was
-    not a usable ``pusher:connection_established``) or ``"network"``. ``url`` is where."""
+    not a usable ``pusher:connection_established``), ``"proxy"`` (the ``proxy`` refused or
+    could not be found) or ``"network"``. ``url`` is where."""
 
     def __init__(self, url: str, cause: str, message: str) -> None:
-        super().__init__(f"cannot connect to {url} ({cause}): {message}")
+        hint = ""
+        if cause == "tls" and url.startswith("wss://") and any(
+                sign in message.lower() for sign in _PLAIN_PORT_SIGNS):
+            hint = (" (the port seems to speak plain ws://: pass use_tls=False, or --no-tls "
+                    "on the command line)")
+        super().__init__(f"cannot connect to {url} ({cause}): {message}{hint}")
         self.url = url
         self.cause = cause
+
+
+_PLAIN_PORT_SIGNS = ("wrong version number", "record layer failure", "unknown protocol",
+                     "http request", "packet length too long")
 
 
 class SubscriptionError(PusherError):

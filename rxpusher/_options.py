@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import dataclasses
 import difflib
 import math
@@ -187,6 +189,10 @@ class Options:
                 raise ValueError(f"{name} must be an absolute http(s) URL, got {url!r}")
         if self.proxy is not None and "://" not in self.proxy:
             raise ValueError("proxy must be a URL such as http://host:3128 or socks5://host:1080")
+        if self.proxy is not None and self.proxy.lower().startswith("socks") \
+                and importlib.util.find_spec("python_socks") is None:
+            raise ImportError(f"a {self.proxy.split(':', 1)[0]}:// proxy needs the socks extra: "
+                              "pip install 'rxpusher[socks]'")
 
     @property
     def hosts(self) -> tuple[str, ...]:

@@ -880,6 +880,7 @@ class Session:
             self._global_bindings.clear()
             for channel in self._channels.values():
                 channel.observers = 0
+                self._set_channel_state(channel, S.UNSUBSCRIBED)  # its stream ends as it is
                 ended = channel.state_sinks + channel.interruption_sinks
                 self._post(end_all, list(ended), None, self.report_observer)
                 channel.state_sinks = channel.interruption_sinks = ()
@@ -973,6 +974,9 @@ class Session:
                 raise TimeoutError(f"no {what} within {timeout} s"
                                    + (f"; last attempt: {last}" if last else ""))
             result = outcome()
+        if not self._lane.in_lane:
+            # the change is posted to the lane: observers see it before the waiter returns
+            self._lane.wait_idle(_JOIN_TIMEOUT)
         if isinstance(result, PusherError):
             raise result
 
@@ -1565,7 +1569,11 @@ class Session:
 
     def _report_attempt_failure(self, reason: str) -> None:
         self._attempt_failures += 1
-        self._report_attempt(ConnectAttemptError(self.url, _attempt_cause(reason), shorten(reason)))
+        cause, message = _attempt_cause(reason), shorten(reason)
+        proxy = self.options.proxy
+        if proxy and cause in ("refused", "dns"):  # the client only ever dials the proxy
+            cause, message = "proxy", f"the proxy {shorten(proxy.split('@')[-1])} failed: {message}"
+        self._report_attempt(ConnectAttemptError(self.url, cause, message))
 
     def _report_attempt(self, error: ConnectAttemptError) -> None:
         """Report a failed attempt: the first at once, then at most one every 30 s, saying

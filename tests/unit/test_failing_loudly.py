@@ -270,3 +270,85 @@ def test_an_observer_of_errors_replaces_the_stderr_line(make_pusher, server, cap
     errors = record(p.errors)
     server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
     assert errors.items and capsys.readouterr().err == ""
+
+
+# ---- friction: messages that say what to do ----------------------------------------------
+
+def test_tls_to_a_plain_port_suggests_use_tls_false() -> None:
+    from rxpusher import ConnectAttemptError
+
+    error = ConnectAttemptError("wss://127.0.0.1:6001/app/k", "tls",
+                                "SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number")
+    assert "use_tls=False" in str(error) and "--no-tls" in str(error)
+    other = ConnectAttemptError("wss://h/app/k", "tls", "certificate verify failed")
+    assert "use_tls" not in str(other)
+
+
+def test_a_refusing_proxy_is_named_as_the_proxy(make_pusher, server) -> None:
+    from rxpusher import ConnectAttemptError
+
+    p = make_pusher(proxy="http://user:pw@127.0.0.1:3128")
+    errors = record(p.errors)
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    attempt = next(e for e in errors.items if isinstance(e, ConnectAttemptError))
+    assert attempt.cause == "proxy"
+    assert "the proxy 127.0.0.1:3128 failed" in str(attempt) and "pw" not in str(attempt)
+
+
+def test_a_socks_proxy_without_the_extra_names_the_extra(monkeypatch) -> None:
+    import importlib.util
+
+    import rxpusher
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "python_socks" else real(name, *a))
+    with pytest.raises(ImportError, match=r"pip install 'rxpusher\[socks\]'"):
+        rxpusher.Pusher("k", proxy="socks5://127.0.0.1:1080", auto_connect=False)
+
+
+def test_presence_signed_with_the_secret_but_without_channel_data_says_what_to_pass(
+        make_pusher, server) -> None:
+    from rxpusher import SubscriptionError
+
+    p = make_pusher(secret="s")
+    server.handshake()
+    stream = record(p.channel("presence-room").events())
+    assert isinstance(stream.error, SubscriptionError)
+    assert "channel_data={'user_id'" in stream.error.message and "--channel-data" in stream.error.message
+
+
+# ---- friction: states and timing -------------------------------------------------------------
+
+def test_after_close_a_channel_state_stream_ends_on_unsubscribed(pusher, server) -> None:
+    channel = pusher.channel("c")
+    channel.events().subscribe(lambda _: None, lambda _: None)
+    server.succeed("c")
+    states = record(channel.state)
+    pusher.close()
+    assert states.items[-1] == "unsubscribed" and states.completed
+    assert "unsubscribed" in repr(channel)
+
+
+def test_wait_subscribed_returns_after_observers_have_seen_subscribed(pusher, server) -> None:
+    channel = pusher.channel("c")
+    gate = threading.Event()
+    seen: list[str] = []
+
+    def slow(state: str) -> None:
+        if state == "subscribed":
+            gate.wait(5)
+        seen.append(state)
+
+    channel.state.subscribe(slow)
+    channel.events().subscribe(lambda _: None)
+    confirming = threading.Thread(target=server.succeed, args=("c",))
+    confirming.start()  # the observer now blocks in the lane, "subscribed" in hand
+    waiter = threading.Thread(target=channel.wait_subscribed, args=(5,))
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive()  # not before the observer has seen it
+    gate.set()
+    waiter.join(5)
+    confirming.join(5)
+    assert not waiter.is_alive() and seen[-1] == "subscribed"

@@ -275,6 +275,14 @@ from rxpusher.notebook import RollingFrame, live_chart, live_table, status_line
 from rxpusher.testing import wait_until
 failures = []
 threading.excepthook = lambda args: failures.append(args.exc_value)
+class Tee:
+    text = ""
+    def write(self, s):
+        self.text += s
+        return sys.__stdout__.write(s)
+    def flush(self):
+        sys.__stdout__.flush()
+sys.stdout = tee = Tee()
 p = rxpusher.replay({str(feed)!r}, speed=None)
 rolling = RollingFrame(p.channel("c").events("tick"), rows=10)
 table = live_table(rolling, interval=0.01)
@@ -283,6 +291,7 @@ status = status_line(p, interval=0.05)
 for display in (table, chart):
     wait_until(lambda: len(rolling) == 3 and display.redraws >= 1 and not display.pending)
 wait_until(lambda: status.redraws >= 1)
+wait_until(lambda: "2  2" in tee.text and "live chart" in tee.text and "1 channel" in tee.text)
 table.dispose(); chart.dispose(); status.dispose(); p.close()
 print("failures:", failures)
 """
