@@ -102,10 +102,12 @@ class ConnectAttemptError(PusherError):
 
     def __init__(self, url: str, cause: str, message: str) -> None:
         hint = ""
-        if cause == "tls" and url.startswith("wss://") and any(
-                sign in message.lower() for sign in _PLAIN_PORT_SIGNS):
-            hint = (" (the port seems to speak plain ws://: pass use_tls=False, or --no-tls "
-                    "on the command line)")
+        if url.startswith("wss://") and (
+                (cause == "tls" and any(sign in message.lower() for sign in _PLAIN_PORT_SIGNS))
+                or (cause == "timeout" and ".pusher.com" not in url.split("/")[2])):
+            # some plain servers answer a TLS hello with an error, others wait for ever
+            hint = (" (if that port serves plain ws://, pass use_tls=False, or --no-tls on "
+                    "the command line)")
         super().__init__(f"cannot connect to {url} ({cause}): {message}{hint}")
         self.url = url
         self.cause = cause

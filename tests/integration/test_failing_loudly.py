@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,12 +18,16 @@ from helpers.soketi_harness import Soketi, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
-QUICKSTART = """
-from rxpusher import Pusher
-pusher = Pusher({key!r}, host={host!r}, use_tls=False)
-pusher.channel("prices").events("new-price").subscribe(print)
-pusher.run_forever()
-"""
+README = Path(__file__).resolve().parents[2] / "README.md"
+QUICKSTART_LINE = 'pusher = Pusher("APP_KEY", cluster="eu")'
+
+
+def quickstart(host: str) -> str:
+    """The README's quickstart as a new user runs it, pointed at ``host`` (loopback)."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    assert QUICKSTART_LINE in block
+    return block.replace(QUICKSTART_LINE, f'pusher = Pusher("APP_KEY", host={host!r}, use_tls=False)')
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +41,7 @@ def soketi_only():
 
 
 def test_the_quickstart_with_a_wrong_key_prints_the_server_reason_and_ends(soketi_only):
-    script = QUICKSTART.format(key="APP_KEY", host=f"{soketi_only.host}:{soketi_only.port}")
+    script = quickstart(f"{soketi_only.host}:{soketi_only.port}")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 1  # run_forever() raised the refusal
@@ -53,7 +58,7 @@ def test_the_quickstart_with_a_wrong_key_prints_the_server_reason_and_ends(soket
 def test_the_quickstart_without_a_server_says_it_cannot_connect(tmp_path):
     """The same silence as with ``cluster="eu"`` and no network, on a loopback port that
     nobody listens on (never the internet)."""
-    script = QUICKSTART.format(key="APP_KEY", host=f"127.0.0.1:{free_port()}")
+    script = quickstart(f"127.0.0.1:{free_port()}")
     proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stderr is not None
@@ -140,3 +145,18 @@ def test_a_draining_soketi_sees_backoff_spaced_attempts_not_a_storm():
     assert counter.count <= len(clients) * (2 + drained / 0.5), (counter.count, drained)
     server_errors = [e for e in errors if isinstance(e, rxpusher.ServerError)]
     assert len(server_errors) <= len(clients) * 2  # coalesced: one per client and minute
+
+
+def test_listen_on_a_presence_channel_without_channel_data_says_what_to_pass():
+    done = subprocess.run([sys.executable, "-m", "rxpusher", "listen", "--local", "-c",
+                           "presence-x"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "--channel-data" in done.stderr
+
+
+def test_tls_to_soketi_plain_port_suggests_use_tls_false(soketi_only):
+    """soketi waits for ever after a TLS hello on its plain port: the attempt times out."""
+    with rxpusher.Pusher(soketi_only.key, host=f"{soketi_only.host}:{soketi_only.port}",
+                         use_tls=True, connect_timeout=1) as client:
+        with pytest.raises(TimeoutError, match=r"use_tls=False"):
+            client.wait_connected(timeout=5)

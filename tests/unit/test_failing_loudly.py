@@ -282,6 +282,10 @@ def test_tls_to_a_plain_port_suggests_use_tls_false() -> None:
     assert "use_tls=False" in str(error) and "--no-tls" in str(error)
     other = ConnectAttemptError("wss://h/app/k", "tls", "certificate verify failed")
     assert "use_tls" not in str(other)
+    silent = ConnectAttemptError("wss://127.0.0.1:6001/app/k", "timeout", "no handshake")
+    assert "use_tls=False" in str(silent)  # some plain servers never answer a TLS hello
+    pusher = ConnectAttemptError("wss://ws-eu.pusher.com:443/app/k", "timeout", "no handshake")
+    assert "use_tls" not in str(pusher)
 
 
 def test_a_refusing_proxy_is_named_as_the_proxy(make_pusher, server) -> None:
