@@ -97,7 +97,7 @@ class Channel:
         subscribe: something else (an observer, ``Pusher.subscribe``) must want the channel.
 
         Raises the channel's :class:`SubscriptionError` when the subscription failed,
-        ``ConnectionRefused`` when the server refused the connection, :class:`ClosedError`
+        :class:`ServerRefusedError` when the server refused the connection, :class:`ClosedError`
         after ``close()``, and ``TimeoutError`` after ``timeout`` seconds."""
         self._session.wait_subscribed(self.name, timeout)
 
@@ -112,7 +112,7 @@ class Channel:
     def events(self, name: str | None = None) -> Observable[Any]:
         """Decoded data of every ``name`` event on this channel; with no name, every
         :class:`Event` of the channel. Errors with :class:`SubscriptionError` when the
-        subscription fails and with ``ConnectionRefused`` when the server refuses the
+        subscription fails and with :class:`ServerRefusedError` when the server refuses the
         connection; completes on ``Pusher.unsubscribe`` and ``Pusher.close``."""
         if name is None:
             return self._stream(ANY_EVENT, project=False)
@@ -151,7 +151,7 @@ class Channel:
         if self.kind is not ChannelKind.PRESENCE:
             raise TypeError(f"{self.name!r} is not a presence channel")
 
-    # ---- callbacks (the seed's API) ----------------------------------------------------------
+    # ---- callbacks (the pusher-js API) ----------------------------------------------------------
 
     def bind(self, event: str, callback: Callable[[Any], Any]) -> None:
         """Call ``callback(data)`` for every ``event`` on this channel (subscribes it).

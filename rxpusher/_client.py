@@ -216,7 +216,7 @@ class Pusher:
     def wait_connected(self, timeout: float | None = None) -> None:
         """Block until the client is connected (at once if it is). Does not connect.
 
-        Raises ``ConnectionRefused`` when the server refused the connection, ``PusherError``
+        Raises :class:`ServerRefusedError` when the server refused the connection, ``PusherError``
         when the reconnect policy gave up, :class:`ClosedError` after :meth:`close`, and
         ``TimeoutError`` after ``timeout`` seconds, whose message names the last attempt's
         cause (``last attempt: cannot connect to ... (refused): ...``)."""
@@ -227,7 +227,7 @@ class Pusher:
         Ctrl-C; then close. The way for a plain script to keep receiving.
 
         Raises the error when the client can never recover by itself: the server's refusal
-        (``ConnectionRefused``, 4001-4099 and >= 4300) or the reconnect policy giving up
+        (:class:`ServerRefusedError`, 4001-4099 and >= 4300) or the reconnect policy giving up
         (``PusherError``); the client is closed by then."""
         stopped: PusherError | None = None
         try:
@@ -319,9 +319,9 @@ class Pusher:
     def events(self, name: str) -> Observable[Any]: ...
 
     def events(self, name: str | None = None) -> Observable[Any]:
-        """Data of every ``name`` event on any channel (the seed's global ``bind``), or
+        """Data of every ``name`` event on any channel (the global ``bind`` of pusher-js), or
         every non-internal :class:`Event` when ``name`` is None (``bind_all``).
-        Does not subscribe any channel. Errors with ``ConnectionRefused``."""
+        Does not subscribe any channel. Errors with :class:`ServerRefusedError`."""
         if name is None:
             return self._global(ANY_EVENT, project=False)
         if not isinstance(name, str) or not name:

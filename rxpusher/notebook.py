@@ -37,10 +37,13 @@ from ._states import Health
 from ._protocol import Event
 
 if TYPE_CHECKING:  # only for the type checker: the extra is optional at run time
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
     from ._client import Pusher
+
+    try:
+        from matplotlib.axes import Axes
+        from matplotlib.figure import Figure
+    except ImportError:  # documentation built without the extra (pdoc runs this block)
+        Axes = Figure = Any  # type: ignore[misc,assignment]
 
 __all__ = [
     "RollingFrame",

@@ -356,3 +356,39 @@ def test_wait_subscribed_returns_after_observers_have_seen_subscribed(pusher, se
     waiter.join(5)
     confirming.join(5)
     assert not waiter.is_alive() and seen[-1] == "subscribed"
+
+
+def test_thread_storm_waiters_and_unhandled_observers_see_one_refusal(
+        make_pusher, server, capsys, no_logging) -> None:
+    """20 threads subscribe without on_error and wait while the refusal arrives: every
+    waiter raises it, it is on errors once and on stderr once."""
+    from .support import rxpusher_threads
+
+    baseline = set(rxpusher_threads())
+    p = make_pusher()
+    errors = record(p.errors)
+    ready = threading.Barrier(21)
+    raised: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        p.channel(f"c{n}").events().subscribe(print)
+        ready.wait(5)
+        try:
+            p.wait_connected(timeout=5)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            raised.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    ready.wait(5)
+    refuse_like_soketi(server)
+    for thread in threads:
+        thread.join(5)
+    assert len(raised) == 20 and all(isinstance(e, ConnectionRefused) for e in raised)
+    assert len({id(e) for e in raised}) == 1  # the one refusal
+    assert [type(e).__name__ for e in errors.items].count("ServerRefusedError") == 1
+    assert "ObserverError" not in [type(e).__name__ for e in errors.items]
+    assert len(capsys.readouterr().err.splitlines()) == 1
+    p.close()
+    assert set(rxpusher_threads()) <= baseline
