@@ -49,18 +49,26 @@ def test_record_then_replay_gives_the_same_events_in_order_with_their_timing(
     replayed.close()
 
 
-def test_listen_record_then_cli_replay_prints_the_same_lines(server, unique, tmp_path):
-    name = unique("AAPL")
-    path = tmp_path / "cli.jsonl"
+def _recording_listen(server, name, path, *extra: str) -> subprocess.Popen[str]:
+    """``rxpusher listen -c NAME --record PATH``, once the channel is occupied on the server."""
     listen = subprocess.Popen(
-        [*CLI, "listen", server.key, "-c", name, "--record", str(path), "--count", "2",
+        [*CLI, "listen", server.key, "-c", name, "--record", str(path), *extra,
          "--host", server.host, "--port", str(server.port), "--no-tls"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        deadline = time.monotonic() + 15
-        while name not in server.channels() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        server.wait_occupied(name, 15)
+    except BaseException:
+        listen.kill()
+        raise
+    return listen
+
+
+def test_listen_record_then_cli_replay_prints_the_same_lines(server, unique, tmp_path):
+    name = unique("AAPL")
+    path = tmp_path / "cli.jsonl"
+    listen = _recording_listen(server, name, path, "--count", "2")
+    try:
         for n in (1, 2):
             server.sdk.trigger(name, "tick", {"n": n})
         out, _ = listen.communicate(timeout=30)
@@ -85,15 +93,8 @@ def test_listen_record_keeps_its_lines_when_terminated_by_sigterm(server, unique
     command as Ctrl-C does."""
     name = unique("AAPL")
     path = tmp_path / "term.jsonl"
-    listen = subprocess.Popen(
-        [*CLI, "listen", server.key, "-c", name, "--record", str(path),
-         "--host", server.host, "--port", str(server.port), "--no-tls"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    listen = _recording_listen(server, name, path)
     try:
-        deadline = time.monotonic() + 15
-        while name not in server.channels() and time.monotonic() < deadline:
-            time.sleep(0.02)
         for n in (1, 2, 3):
             server.sdk.trigger(name, "tick", {"n": n})
         assert listen.stdout is not None
