@@ -80,7 +80,9 @@ class ServerRefusedError(PusherError):
 
     def __init__(self, code: int, reason: str) -> None:
         hint = ""
-        if code == 4009:
+        if code == 4001:
+            hint = " (check the app key, and that cluster= or host= is the app's)"
+        elif code == 4009:
             hint = (" (the server requires user authentication: call pusher.signin(), with "
                     "user_auth_endpoint, user_authorizer or secret + user_data)")
         super().__init__(
