@@ -501,8 +501,9 @@ class Workers:
     demand. :meth:`close` stops them; it waits at most ``timeout`` for calls under way and
     never for the calling thread itself."""
 
-    def __init__(self, size: int = 4) -> None:
+    def __init__(self, size: int = 4, name: str = "rxpusher-auth") -> None:
         self._size = size
+        self._name = name
         self._lock = threading.Lock()
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -516,7 +517,7 @@ class Workers:
                 return
             self._jobs.put(job)
             if self._idle == 0 and len(self._threads) < self._size:
-                thread = threading.Thread(target=self._work, name="rxpusher-auth", daemon=True)
+                thread = threading.Thread(target=self._work, name=self._name, daemon=True)
                 self._threads.append(thread)
                 thread.start()
             elif self._idle > 0:
@@ -530,7 +531,7 @@ class Workers:
             try:
                 job()
             except Exception:  # noqa: BLE001 - a worker must never die silently
-                log.exception("authorization job failed")
+                log.exception("%s job failed", self._name)
             with self._lock:
                 if self._closed:
                     return
