@@ -19,6 +19,8 @@ DecryptionError            ``errors`` (an encrypted event dropped)
 ObserverError              ``errors`` (your observer or callback raised)
 InternalError              ``errors`` (rxpusher itself failed: please report it)
 BufferOverflowError        ``on_error`` of a slow observer (``scheduler=``, ``aio``); ``errors``
+BridgeError                ``errors`` of the client a ``rxpusher.bridge`` sink is bound to,
+                           and the sink's own ``errors`` (a broker failure)
 ClosedError                raised by calls made after ``close()``
 =========================  ===============================================================
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationError",
     "BackfillError",
+    "BridgeError",
     "BufferOverflowError",
     "ClosedError",
     "ConnectAttemptError",
@@ -205,3 +208,16 @@ class BufferOverflowError(PusherError):
 
 class EmptySequenceError(PusherError, LookupError):
     """``rxpusher.aio.first`` found that the observable completed without emitting anything."""
+
+
+class BridgeError(PusherError):
+    """A broker sink of :mod:`rxpusher.bridge` could not reach or write to its broker, or
+    had to drop entries. ``broker`` is ``"redis"`` or ``"nats"``, ``url`` the broker URL
+    without its password; ``__cause__`` is the broker client's exception when there is one.
+    The sink keeps its entries buffered (up to ``max_buffer``) and retries with the backoff."""
+
+    def __init__(self, broker: str, url: str, message: str) -> None:
+        super().__init__(f"{broker} bridge to {url}: {message}")
+        self.broker = broker
+        self.url = url
+        self.message = message

@@ -37,6 +37,7 @@ from ._exceptions import BackfillError, InternalError, ObserverError, ProtocolEr
 from ._internal.lane import Lane
 from ._internal.timers import shared_timers
 from ._router import GLOBAL, Sink, emit_to, end_all
+from ._session import bind_bridge
 from ._sequencing import (
     Abandon,
     Deliver,
@@ -245,7 +246,10 @@ class Sequenced:
 
         def subscribe(observer: abc.ObserverBase[Any],
                       scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return self._attach(observer)
+            disposable = self._attach(observer)
+            for client, name in zip(self._clients, self._names):
+                bind_bridge(observer, client.session, name, self.event)  # a broker sink
+            return disposable
 
         return reactivex.create(subscribe)
 

@@ -153,6 +153,17 @@ class _Listener:
         self._session._on_close(self.attempt, code, reason)
 
 
+
+def bind_bridge(observer: abc.ObserverBase[Any], session: Session, channel: str | None,
+                event: str | None) -> None:
+    """Tell a :mod:`rxpusher.bridge` sink that observes a stream of ``session`` (directly, so
+    ``observer`` is reactivex's wrapper of its bound ``on_next``) which client and channel it
+    observes: its broker failures then go to this client's ``errors``."""
+    target = getattr(getattr(observer, "_on_next", None), "__self__", None)
+    bind = getattr(target, "_rxpusher_bind", None)
+    if callable(bind):
+        bind(session, channel, event)
+
 class Session:
     """A client's state, its protocol handlers and its connection state machine."""
 
@@ -436,8 +447,12 @@ class Session:
                     self._deactivate(channel)
                 self._forget_if_idle(channel)
 
-        return self._observe(observer, join, leave, route=route, key=key, project=project,
-                             terminates=terminates)
+        disposable = self._observe(observer, join, leave, route=route, key=key,
+                                   project=project, terminates=terminates)
+        if isinstance(route, str) or route is GLOBAL:
+            bind_bridge(observer, self, route if isinstance(route, str) else None,
+                        key if isinstance(key, str) else None)
+        return disposable
 
     def observe_channel_state(self, name: str, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
         """``channel.state``: the current state now, then every change (does not count)."""
