@@ -10,6 +10,8 @@ exception                  where it reaches you
 ServerRefusedError         ``errors``; then ``on_error`` of every channel stream and every
                            ``pusher.events(...)`` stream; raised by ``wait_*``
 ConnectAttemptError        ``errors`` (one per failed attempt, rate-limited)
+RetriesExhaustedError      ``errors`` when ``Backoff(max_attempts=...)`` gives up; raised by
+                           ``wait_connected``
 SubscriptionError          ``errors``; ``on_error`` of that channel's streams; raised by
                            ``wait_subscribed``
 AuthenticationError        ``errors`` (sign-in failed)
@@ -19,11 +21,16 @@ DecryptionError            ``errors`` (an encrypted event dropped)
 ObserverError              ``errors`` (your observer or callback raised)
 InternalError              ``errors`` (rxpusher itself failed: please report it)
 BufferOverflowError        ``on_error`` of a slow observer (``scheduler=``, ``aio``); ``errors``
+SendError                  raised by ``channel.trigger()`` when the event cannot go out;
+                           ``errors`` when a protocol frame cannot be sent
+MissingDependencyError     raised when a feature needs an extra that is not installed
 ClosedError                raised by calls made after ``close()``
 =========================  ===============================================================
 """
 
 from __future__ import annotations
+
+from ._states import AttemptCause
 
 __all__ = [
     "AuthenticationError",
@@ -34,9 +41,12 @@ __all__ = [
     "DecryptionError",
     "EmptySequenceError",
     "InternalError",
+    "MissingDependencyError",
     "ObserverError",
     "ProtocolError",
     "PusherError",
+    "RetriesExhaustedError",
+    "SendError",
     "ServerError",
     "ServerRefusedError",
     "SubscriptionError",
@@ -99,10 +109,25 @@ class ConnectAttemptError(PusherError):
     for the upgrade and the handshake together), ``"handshake"`` (the server's answer was
     not a usable ``pusher:connection_established``) or ``"network"``. ``url`` is where."""
 
-    def __init__(self, url: str, cause: str, message: str) -> None:
+    def __init__(self, url: str, cause: AttemptCause | str, message: str) -> None:
         super().__init__(f"cannot connect to {url} ({cause}): {message}")
         self.url = url
-        self.cause = cause
+        self.cause = AttemptCause(cause)
+
+
+class RetriesExhaustedError(PusherError):
+    """The reconnect policy gave up (``Backoff(max_attempts=...)``): the state is
+    ``failed`` until ``connect()``."""
+
+
+class SendError(PusherError):
+    """A frame could not be sent: a client event on a channel that is not subscribed, while
+    the connection is down, or a socket that failed while sending (``__cause__``)."""
+
+
+class MissingDependencyError(PusherError, ImportError):
+    """A feature needs an optional dependency that is not installed (PyNaCl for encrypted
+    channels: ``pip install 'rxpusher[encryption]'``)."""
 
 
 class SubscriptionError(PusherError):

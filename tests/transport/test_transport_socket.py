@@ -55,7 +55,7 @@ class Listener:
     def on_activity(self) -> None:
         self._add(("activity",))
 
-    def on_close(self, code: int | None, reason: str) -> None:
+    def on_close(self, code: int | None, reason: str, cause: Any = None) -> None:
         self._add(("close", code, reason))
 
     def wait(self, predicate: Callable[[list[tuple[Any, ...]]], bool], timeout: float = 5) -> None:
