@@ -133,9 +133,9 @@ class ClientSession:
         self._scheduler: abc.SchedulerBase = scheduler
         self._timers: dict[tuple[Timer, Hashable], SerialDisposable] = {}
         self._warnings = _WarningLimiter(self._clock)
-        self._authorizer = Authorizer(options)
-        self._pool = Pool(_AUTH_THREADS, "rxpusher-auth")
-        self._core = Core(options, self._authorizer, self._clock, _utcnow, self.report_observer)
+        authorizer = Authorizer(options)
+        self._core = Core(options, authorizer, self._clock, _utcnow, self.report_observer)
+        self._auth = _Authorizations(authorizer, self._core, self._step)
         self.router = self._core.streams.router
         self._transport_factory: Callable[[], Transport] = options.transport or (
             lambda: WebSocketTransport.from_options(options)
@@ -158,9 +158,9 @@ class ClientSession:
             CloseTransport: self._close_transport,
             SetTimer: self._set_timer,
             CancelTimer: self._cancel_timer,
-            Authorize: self._authorize,
-            AuthorizeBatch: self._authorize_batch,
-            AuthorizeUser: self._authorize_user,
+            Authorize: self._auth.channel,
+            AuthorizeBatch: self._auth.batch,
+            AuthorizeUser: self._auth.user,
             Dispose: self._dispose,
             type(Changed): self._changed,
         }
@@ -244,45 +244,6 @@ class ClientSession:
         slot = self._timers.pop((effect.timer, effect.key), None)
         if slot is not None:
             slot.dispose()
-
-    def _authorize(self, effect: Authorize) -> None:
-        authorize, core = self._authorizer.channel, self._core
-        name, socket_id, token = effect.channel, effect.socket_id, effect.token
-
-        def job() -> None:
-            try:
-                outcome: ChannelOutcome = authorize(name, socket_id)
-            except SubscriptionError as error:
-                outcome = error
-            if effect.rotation:
-                self._step(core.rotated, name, token, outcome)
-            else:
-                self._step(core.authorized, name, socket_id, token, outcome)
-
-        self._pool.submit(job)
-
-    def _authorize_batch(self, effect: AuthorizeBatch) -> None:
-        batch, core = self._authorizer.batch, self._core
-        assert batch is not None
-
-        def job() -> None:
-            outcomes = batch(effect.socket_id, list(effect.channels))
-            for name, token in zip(effect.channels, effect.tokens):
-                self._step(core.authorized, name, effect.socket_id, token, outcomes[name])
-
-        self._pool.submit(job)
-
-    def _authorize_user(self, effect: AuthorizeUser) -> None:
-        authenticate, core = self._authorizer.user, self._core
-
-        def job() -> None:
-            try:
-                outcome: UserAuthorization | AuthenticationError = authenticate(effect.socket_id)
-            except AuthenticationError as error:
-                outcome = error
-            self._step(core.user_authorized, effect.socket_id, effect.token, outcome)
-
-        self._pool.submit(job)
 
     def _dispose(self, effect: Dispose) -> None:
         for disposable in effect.disposables:
@@ -587,8 +548,7 @@ class ClientSession:
             return
         if not self._actions.in_lane:
             self._actions.wait_idle(_JOIN_TIMEOUT)  # the transport is closed
-        self._pool.close(min(self.options.auth_timeout, _JOIN_TIMEOUT))
-        self._authorizer.close()
+        self._auth.close(min(self.options.auth_timeout, _JOIN_TIMEOUT))
         for slot in list(self._timers.values()):
             slot.dispose()
         # inside the lane a reader may be waiting for this thread's turn: it ends right after
@@ -632,6 +592,62 @@ class ClientSession:
             result = self._step(outcome)
         if isinstance(result, PusherError):
             raise result
+
+
+class _Authorizations:
+    """Runs the authorization effects on the client's ``rxpusher-auth`` workers and steps
+    the core with their outcomes."""
+
+    def __init__(self, authorizer: Authorizer, core: Core, step: Callable[..., Any]) -> None:
+        self._authorizer = authorizer
+        self._core = core
+        self._step = step
+        self._pool = Pool(_AUTH_THREADS, "rxpusher-auth")
+
+    def channel(self, effect: Authorize) -> None:
+        authorize, core, step = self._authorizer.channel, self._core, self._step
+        name, socket_id, token = effect.channel, effect.socket_id, effect.token
+
+        def job() -> None:
+            try:
+                outcome: ChannelOutcome = authorize(name, socket_id)
+            except SubscriptionError as error:
+                outcome = error
+            if effect.rotation:
+                step(core.rotated, name, token, outcome)
+            else:
+                step(core.authorized, name, socket_id, token, outcome)
+
+        self._pool.submit(job)
+
+    def batch(self, effect: AuthorizeBatch) -> None:
+        batch, core, step = self._authorizer.batch, self._core, self._step
+        assert batch is not None
+
+        def job() -> None:
+            outcomes = batch(effect.socket_id, list(effect.channels))
+            for name, token in zip(effect.channels, effect.tokens):
+                step(core.authorized, name, effect.socket_id, token, outcomes[name])
+
+        self._pool.submit(job)
+
+    def user(self, effect: AuthorizeUser) -> None:
+        authenticate, core, step = self._authorizer.user, self._core, self._step
+
+        def job() -> None:
+            try:
+                outcome: UserAuthorization | AuthenticationError = authenticate(effect.socket_id)
+            except AuthenticationError as error:
+                outcome = error
+            step(core.user_authorized, effect.socket_id, effect.token, outcome)
+
+        self._pool.submit(job)
+
+    def close(self, timeout: float) -> None:
+        """Stop the workers (waiting up to ``timeout`` for calls under way), release the
+        HTTP connections."""
+        self._pool.close(timeout)
+        self._authorizer.close()
 
 
 class _Recording:

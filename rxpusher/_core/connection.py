@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import _protocol as protocol
-from .._auth import shorten
+from .._protocol import shorten
 from .._exceptions import (
     ConnectAttemptError,
     ConnectionRefused,
