@@ -212,22 +212,31 @@ class Pusher:
 
         Raises ``ConnectionRefused`` when the server refused the connection, ``PusherError``
         when the reconnect policy gave up, :class:`ClosedError` after :meth:`close`, and
-        ``TimeoutError`` after ``timeout`` seconds."""
+        ``TimeoutError`` after ``timeout`` seconds, whose message names the last attempt's
+        cause (``last attempt: cannot connect to ... (refused): ...``)."""
         self._session.wait_connected(timeout)
 
     def run_forever(self) -> None:
         """Block until :meth:`close` is called (from a callback or another thread) or
-        Ctrl-C; then close. The way for a plain script to keep receiving."""
+        Ctrl-C; then close. The way for a plain script to keep receiving.
+
+        Raises the error when the client can never recover by itself: the server's refusal
+        (``ConnectionRefused``, 4001-4099 and >= 4300) or the reconnect policy giving up
+        (``PusherError``); the client is closed by then."""
+        stopped: PusherError | None = None
         try:
-            while not self._session.closed:
+            while True:
                 try:
-                    self._session.wait_closed(1.0)
+                    stopped = self._session.wait_stopped(1.0)
                 except TimeoutError:
                     continue
+                break
         except KeyboardInterrupt:
             pass
         finally:
             self.close()
+        if stopped is not None:
+            raise stopped
 
     def health(self, interval: float = 1.0) -> Observable[Health]:
         """A :class:`Health` snapshot every ``interval`` seconds (state, time connected,

@@ -16,7 +16,7 @@ class Backoff:
     The delay grows as ``initial * multiplier ** failures`` up to ``maximum``. With
     ``jitter`` the delay is drawn uniformly from the upper half of that value, so a
     fleet of clients does not reconnect in lockstep. ``max_attempts`` None (the
-    default) never gives up. Times are seconds.
+    default) never gives up. Times are seconds; ``initial`` and ``maximum`` must be > 0.
     """
 
     initial: float = 1.0
@@ -33,8 +33,10 @@ class Backoff:
                 raise TypeError(f"Backoff {name} must be a number, got {value!r}")
             if not math.isfinite(value):
                 raise ValueError(f"Backoff {name} must be finite, got {value!r}")
-        if self.initial < 0 or self.maximum < 0:
-            raise ValueError("Backoff delays must not be negative")
+        if self.initial <= 0 or self.maximum <= 0:
+            raise ValueError(
+                f"Backoff initial and maximum must be > 0 seconds, got initial={self.initial!r}, "
+                f"maximum={self.maximum!r} (a zero delay would reconnect in a tight loop)")
         if self.multiplier < 1:
             raise ValueError("Backoff multiplier must be >= 1")
         if self.max_attempts is not None and self.max_attempts < 0:

@@ -567,7 +567,9 @@ class ClientSession:
     def wait_connected(self, timeout: float | None) -> None:
         """Block until connected; raise the refusal, the give-up, :class:`ClosedError` or
         ``TimeoutError``. Neither connects nor subscribes."""
-        self._wait(self._core.connected_outcome, timeout, "the connection")
+        connection = self._core.connection
+        self._wait(self._core.connected_outcome, timeout, "connection",
+                   lambda: connection.last_cause)
 
     def wait_subscribed(self, name: str, timeout: float | None) -> None:
         """Block until ``name`` is subscribed; raise its :class:`SubscriptionError`, the
@@ -575,20 +577,26 @@ class ClientSession:
         core = self._core
         self._wait(lambda: core.subscribed_outcome(name), timeout, f"a subscription to {name!r}")
 
-    def wait_closed(self, timeout: float | None) -> None:
-        """Block until ``close()``; ``TimeoutError`` after ``timeout`` seconds."""
+    def wait_stopped(self, timeout: float | None) -> PusherError | None:
+        """Block until ``close()`` (None) or until the client can never recover without a
+        new ``connect()``: a refusal or the reconnect policy giving up (that error).
+        ``TimeoutError`` after ``timeout`` seconds."""
+        core = self._core
         with self._waiting:
-            if not self._waiting.wait_for(lambda: self._core.closed, timeout):
-                raise TimeoutError("still open")
+            if not self._waiting.wait_for(lambda: self._step(core.stopped_outcome)[0], timeout):
+                raise TimeoutError("still running")
+            return self._step(core.stopped_outcome)[1]
 
     def _wait(self, outcome: Callable[[], bool | PusherError], timeout: float | None,
-              what: str) -> None:
+              what: str, cause: Callable[[], str | None] = lambda: None) -> None:
         if timeout is not None and (timeout != timeout or timeout < 0):
             raise ValueError(f"timeout must be None or a non-negative number, got {timeout!r}")
         self._step(self._core.check_open)
         with self._waiting:
             if not self._waiting.wait_for(lambda: self._step(outcome), timeout):
-                raise TimeoutError(f"no {what} within {timeout} s")
+                last = cause()
+                raise TimeoutError(f"no {what} within {timeout} s"
+                                   + (f"; last attempt: {last}" if last else ""))
             result = self._step(outcome)
         if isinstance(result, PusherError):
             raise result

@@ -19,7 +19,7 @@ most one every 30 s with the count in between.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 from .. import _protocol as protocol
@@ -55,6 +55,36 @@ TRANSITIONS: dict[ConnectionState, frozenset[ConnectionState]] = {
 
 REPORT_INTERVAL = 30.0
 """Seconds between two reports of failed attempts."""
+SERVER_ERROR_WINDOW = 60.0
+"""An identical ``pusher:error`` is reported once per window."""
+NO_CLOSE_FRAME = (None, 1005, 1006)
+"""Close codes that mean the connection was lost rather than closed by the server."""
+
+
+class Repeats:
+    """Coalesces identical reports: :meth:`admit` lets the first of a key through, then
+    none until ``window`` seconds have passed, and says how many were left out meanwhile."""
+
+    __slots__ = ("_clock", "_window", "_seen")
+
+    def __init__(self, clock: Callable[[], float], window: float) -> None:
+        self._clock = clock
+        self._window = window
+        self._seen: dict[Hashable, list[float]] = {}  # key -> [reported at, left out]
+
+    def admit(self, key: Hashable) -> int | None:
+        """None: leave this one out; else how many were left out since the last one."""
+        now = self._clock()
+        seen = self._seen.get(key)
+        if seen is not None and now - seen[0] < self._window:
+            seen[1] += 1
+            return None
+        if len(self._seen) >= 64:  # bounded: a server cannot grow it with varied messages
+            self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self._window}
+            if len(self._seen) >= 64:
+                self._seen.clear()
+        self._seen[key] = [now, 0]
+        return 0 if seen is None else int(seen[1])
 
 
 class Connection:
@@ -72,7 +102,9 @@ class Connection:
         self.attempt = 0  # the attempt whose reports count; 0 before the first
         self.open = False  # a transport exists for the current attempt
         self.interactive = True  # the current transport reaches a server (see Transport)
-        self.failures = 0  # consecutive failed attempts, for the backoff
+        self.failures = 0  # failed attempts in a row (for max_attempts)
+        self.backoff_steps = 0  # backoff waits since the last lasting connection
+        self.hosts_tried = 0  # other hosts tried at once since the last backoff wait
         self.use_tls = options.use_tls
         hosts = len(options.hosts)
         self.host_index = options.reconnect.rng.randrange(hosts) if hosts > 1 else 0
@@ -89,6 +121,9 @@ class Connection:
         # attempt reporting
         self.attempt_failures = 0  # failed attempts not reported yet
         self.attempt_reported_at: float | None = None
+        self.server_errors = Repeats(clock, SERVER_ERROR_WINDOW)
+        self.server_said: tuple[int, str] | None = None  # (attempt, message of pusher:error)
+        self.last_cause: str | None = None  # why the last attempt or connection ended
 
     # ---- the state machine -------------------------------------------------------------
 
@@ -120,13 +155,17 @@ class Connection:
         """Connect now, with a fresh backoff."""
         self.wanted = True
         self.stopped_by = None
-        self.failures = 0
+        self.reset_backoff()
         self.enter_connecting()
         self.open_attempt()
+
+    def reset_backoff(self) -> None:
+        self.failures = self.backoff_steps = self.hosts_tried = 0
 
     def open_attempt(self) -> None:
         """Open a transport for a new attempt, with its ``connect_timeout`` deadline."""
         self.attempt += 1
+        self.server_said = None
         self.open = True
         self.interactive = True
         url = self.url
@@ -163,12 +202,12 @@ class Connection:
         self.out.append(CancelTimer(Timer.ATTEMPT, self.attempt))
         self.attempt_failures = 0
         self.attempt_reported_at = None
+        self.last_cause = None
         self.socket_id = socket_id
         self.activity_timeout = self.options.activity_timeout
         if isinstance(server_timeout, (int, float)) and not isinstance(server_timeout, bool) \
                 and server_timeout > 0:
             self.activity_timeout = min(self.activity_timeout, float(server_timeout))
-        self.failures = 0
         self.inbound_at_ping = None
         self.out.append(CancelTimer(Timer.UNAVAILABLE))
         if self.interactive:
@@ -228,11 +267,28 @@ class Connection:
 
     # ---- loss ------------------------------------------------------------------------------
 
-    def lost(self, code: int | None, reason: str, cause: AttemptCause | None) -> bool:
-        """The connection (or the attempt) ended; the reports it causes. True when it had
-        been established."""
+    def server_error(self, attempt: int, message: str) -> None:
+        """A ``pusher:error`` on ``attempt``: the reason of a refusal that comes without one."""
+        self.server_said = (attempt, message)
+
+    def lost(self, code: int | None, reason: str,
+             cause: AttemptCause | None) -> tuple[bool, bool, str]:
+        """The connection (or the attempt) ended; the reports it causes. Whether it had been
+        established, whether it lasted (``activity_timeout``: only that resets the backoff
+        or earns an immediate reconnect), and the reason (the server's ``pusher:error``
+        when the close frame has none)."""
         log.info("connection closed (%s) %s", code, shorten(reason))
         was_connected = self.state is C.CONNECTED
+        lasted = was_connected and self.connected_at is not None \
+            and self.clock() - self.connected_at >= self.activity_timeout
+        if lasted:
+            self.reset_backoff()
+        said = self.server_said
+        if not reason and said is not None and said[0] == self.attempt:
+            reason = said[1]  # the close frame has none: the pusher:error that came with it
+        self.last_cause = (f"connection lost: {shorten(reason) or 'no reason given'}"
+                           if code in NO_CLOSE_FRAME else
+                           f"closed by the server ({code}): {shorten(reason) or 'no reason given'}")
         self.out.append(CancelTimer(Timer.ATTEMPT, self.attempt))
         if len(self.options.hosts) > 1:
             self.host_index += 1  # the next host: at once when an established one dropped
@@ -247,9 +303,9 @@ class Connection:
         self.connected_at = None
         self.inbound_at_ping = None
         self.out.append(CancelTimer(Timer.LIVENESS))
-        return was_connected
+        return was_connected, lasted, reason
 
-    def after_loss(self, code: int | None, reason: str, was_connected: bool) -> PusherError | None:
+    def after_loss(self, code: int | None, reason: str, lasted: bool) -> PusherError | None:
         """Decide what follows a loss: nothing (not wanted), a refusal, giving up, or the
         next attempt after the backoff. The refusal or give-up error, if any."""
         if not self.interactive:
@@ -268,22 +324,29 @@ class Connection:
             self.out.append(Report(refusal))
             return refusal
         delay = 0.0
+        at_once = (action is CloseAction.RECONNECT_NOW and lasted) or (
+            action is CloseAction.RECONNECT_WITH_TLS and not self.use_tls)
         if action is CloseAction.RECONNECT_WITH_TLS:
             self.use_tls = True
-        elif action is CloseAction.BACKOFF:
+        if not at_once:  # a failed attempt, or a connection that did not last
             policy = self.options.reconnect
             if policy.gives_up(self.failures):
                 self.wanted = False
                 self.cancel_timers()
-                error = RetriesExhaustedError(f"gave up after {self.failures} failed attempts")
+                error = RetriesExhaustedError(
+                    f"gave up after {self.failures} failed attempts; last: {self.last_cause}")
                 self.stopped_by = error
                 self.set_state(C.FAILED)
                 self.out.append(Report(error))
                 return error
-            delay = policy.delay(self.failures)
             self.failures += 1
-            if was_connected and len(self.options.hosts) > 1:
-                delay = 0.0  # another host: no reason to wait
+            hosts = len(self.options.hosts)
+            if self.hosts_tried < hosts - 1:
+                self.hosts_tried += 1  # another host at once, each once per backoff step
+            else:
+                self.hosts_tried = 0
+                delay = policy.delay(self.backoff_steps)
+                self.backoff_steps += 1
         if self.state not in (C.CONNECTING, C.UNAVAILABLE):
             self.enter_connecting()
         log.info("reconnecting in %.3f s", delay)
@@ -293,6 +356,7 @@ class Connection:
     def report_attempt(self, error: ConnectAttemptError) -> None:
         """Report a failed attempt: the first at once, then at most one every 30 s, saying
         how many failed in between, so that a long outage does not flood ``errors``."""
+        self.last_cause = str(error)
         now = self.clock()
         if self.attempt_reported_at is not None and now - self.attempt_reported_at < REPORT_INTERVAL:
             return

@@ -355,6 +355,16 @@ class Core:
             return conn.stopped_by
         return False
 
+    def stopped_outcome(self) -> tuple[bool, PusherError | None]:
+        """For ``run_forever``: whether the client closed or can never recover without a
+        new ``connect()`` (a refusal, the policy giving up), and that error."""
+        if self.closed:
+            return True, None
+        conn = self.connection
+        if conn.stopped_by is not None and conn.state in (C.DISCONNECTED, C.FAILED):
+            return True, conn.stopped_by
+        return False, None
+
     def subscribed_outcome(self, name: str) -> bool | PusherError:
         """For ``wait_subscribed``: True, the error that ends the wait, or False."""
         if self.closed:
@@ -449,9 +459,9 @@ class Core:
 
     def _connection_lost(self, code: int | None, reason: str, cause: AttemptCause | None) -> None:
         conn = self.connection
-        was_connected = conn.lost(code, reason, cause)
+        _, lasted, reason = conn.lost(code, reason, cause)
         self._lose_channels()
-        stopped = conn.after_loss(code, reason, was_connected)
+        stopped = conn.after_loss(code, reason, lasted)
         if isinstance(stopped, ConnectionRefused):
             self._refuse(stopped)
 
@@ -469,8 +479,10 @@ class Core:
         url = conn.url
         conn.drop_transport(1000)
         conn.attempt_failures += 1
-        conn.report_attempt(ConnectAttemptError(url, cause, message))
+        error = ConnectAttemptError(url, cause, message)
+        conn.report_attempt(error)
         self._connection_lost(1006, message, None)  # 1006: no close frame, not reported again
+        conn.last_cause = str(error)
 
     # ---- timers and authorizations -----------------------------------------------------------
 

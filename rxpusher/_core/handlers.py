@@ -46,8 +46,15 @@ def on_established(core: Core, attempt: int, event: Event, frame: str) -> None:
 def on_server_error(core: Core, attempt: int, event: Event, frame: str) -> None:
     data = event.data if isinstance(event.data, dict) else {"message": event.data}
     code = data.get("code")
-    core.out.append(Report(ServerError(code if isinstance(code, int) else None,
-                                       shorten(str(data.get("message", ""))))))
+    error = ServerError(code if isinstance(code, int) else None,
+                        shorten(str(data.get("message", ""))))
+    conn = core.connection
+    conn.server_error(attempt, error.message)
+    left_out = conn.server_errors.admit((error.code, error.message))
+    if left_out is not None:
+        if left_out:
+            error.args = (f"{error.args[0]} (repeated {left_out} times since the last report)",)
+        core.out.append(Report(error))
     core.out.append(core.subscriptions.deliver(event, None))
 
 

@@ -395,11 +395,67 @@ def test_close_41xx_reconnects_after_backoff(pusher, server, sched, code: int) -
 
 
 @pytest.mark.parametrize("code", [4200, 4201, 4299])
-def test_close_42xx_reconnects_immediately(pusher, server, sched, code: int) -> None:
+def test_close_42xx_after_a_connection_that_lasted_reconnects_immediately(
+        make_pusher, server, sched, code: int) -> None:
+    p = make_pusher()
+    server.handshake(activity_timeout=30)
+    sched.advance_by(30)  # up for activity_timeout: the server really asks for a fresh start
     server.current.drop(code, "reconnect")
-    assert pusher.connection_state == "connecting"
+    assert p.connection_state == "connecting"
     sched.advance_by(0.001)
     assert server.attempts == 2
+
+
+@pytest.mark.parametrize("code", [4200, 4201, 4299])
+def test_close_42xx_right_after_connecting_backs_off(make_pusher, server, sched, code: int) -> None:
+    make_pusher()
+    server.handshake(activity_timeout=30)
+    sched.advance_by(29)
+    server.current.drop(code, "Server is closing")
+    sched.advance_by(0.999)
+    assert server.attempts == 1
+    sched.advance_by(0.001)
+    assert server.attempts == 2
+
+
+def test_close_42xx_on_every_attempt_is_spaced_by_the_backoff(make_pusher, server, sched, timed) -> None:
+    """A draining server answers every attempt with 4200: one attempt per backoff step,
+    not a storm (1,846 attempts in 3 s before)."""
+    make_pusher(transport=timed)
+    for _ in range(7):
+        opened = server.attempts
+        server.current.drop(4200, "Server is closing")
+        while server.attempts == opened:
+            sched.advance_by(0.25)
+    gaps = [round(b - a, 2) for a, b in zip(timed.times, timed.times[1:])]
+    assert gaps == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+
+def test_handshake_then_drop_on_every_attempt_keeps_backing_off(make_pusher, server, sched, timed) -> None:
+    """A server that completes the handshake and then drops the TCP connection every time:
+    the handshake alone does not reset the backoff."""
+    make_pusher(transport=timed)
+    for _ in range(6):
+        opened = server.attempts
+        server.handshake(activity_timeout=30)
+        server.current.drop(None)
+        while server.attempts == opened:
+            sched.advance_by(0.25)
+    gaps = [round(b - a, 2) for a, b in zip(timed.times, timed.times[1:])]
+    assert gaps == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0]
+
+
+def test_close_4000_retries_with_tls_at_once_then_backs_off(make_pusher, server, sched) -> None:
+    p = make_pusher(use_tls=False)
+    server.current.drop(4000, "use TLS")
+    sched.advance_by(0.001)
+    assert server.attempts == 2
+    assert p.url.startswith("wss://")
+    server.current.drop(4000, "use TLS")  # already on TLS: no loop
+    sched.advance_by(0.999)
+    assert server.attempts == 2
+    sched.advance_by(0.001)
+    assert server.attempts == 3
 
 
 @pytest.mark.parametrize("code", [None, 1000, 1001, 1006, 1011, 3000])
@@ -440,11 +496,27 @@ def test_backoff_resets_after_a_successful_handshake(make_pusher, server, sched,
         server.current.drop(None)
         sched.advance_by(delay)
     assert server.attempts == 4
-    server.handshake()
+    server.handshake(activity_timeout=30)
+    sched.advance_by(30)  # the connection lasted activity_timeout
     server.current.drop(1006)
     sched.advance_by(0.9)
     assert server.attempts == 4
     sched.advance_by(0.1)
+    assert server.attempts == 5
+
+
+def test_backoff_does_not_reset_after_a_connection_shorter_than_activity_timeout(
+        make_pusher, server, sched, timed) -> None:
+    make_pusher(transport=timed, reconnect=Backoff(jitter=False))
+    for delay in (1.0, 2.0, 4.0):
+        server.current.drop(None)
+        sched.advance_by(delay)
+    server.handshake(activity_timeout=30)
+    sched.advance_by(29.9)
+    server.current.drop(1006)
+    sched.advance_by(7.9)
+    assert server.attempts == 4
+    sched.advance_by(0.1)  # the next step of the same backoff: 8 s
     assert server.attempts == 5
 
 

@@ -125,3 +125,22 @@ def test_a_slow_observer_is_not_taken_for_a_dead_server(make_pusher, server, sch
     assert got.items == [0, 1, 2, 3, 4]
     sched.advance_by(10 + 5 + 1)  # a really silent socket is still detected
     assert server.attempts == 2
+
+
+def test_a_dead_first_host_moves_to_the_next_one_at_once_then_the_round_backs_off(
+        make_pusher, server, sched) -> None:
+    """On first connect, a dead node in a host list costs no backoff step; once every host
+    failed in a row, the client waits (each host at most once per backoff step)."""
+    make_pusher(host=["a.example", "b.example", "c.example"], use_tls=False)
+    tried = {_host(server.current.url)}
+    for _ in range(2):
+        server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused",
+                            "refused")
+        sched.advance_by(0.001)
+        tried.add(_host(server.current.url))
+    assert server.attempts == 3 and len(tried) == 3  # at once, no backoff step
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused", "refused")
+    sched.advance_by(0.999)
+    assert server.attempts == 3
+    sched.advance_by(0.001)
+    assert server.attempts == 4

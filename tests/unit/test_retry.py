@@ -62,3 +62,11 @@ def test_gives_up_after_max_attempts() -> None:
 def test_invalid_backoff_values_raise_value_error(kwargs) -> None:
     with pytest.raises(ValueError):
         Backoff(**kwargs)
+
+
+@pytest.mark.parametrize("field", ["initial", "maximum"])
+@pytest.mark.parametrize("value", [0, 0.0, -1.0])
+def test_a_zero_or_negative_delay_is_rejected(field: str, value: float) -> None:
+    """Backoff(initial=0) reconnected in a tight loop (2,000 attempts a second)."""
+    with pytest.raises(ValueError, match="must be > 0"):
+        Backoff(**{field: value})
