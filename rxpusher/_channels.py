@@ -142,6 +142,7 @@ class Channel:
         """Call ``callback(data)`` for every ``event`` on this channel (subscribes it).
 
         The binding survives subscription errors: it sees ``pusher:subscription_error``.
+        Raises :class:`ClosedError` after ``Pusher.close``.
         """
         if not isinstance(event, str) or not event:
             raise ValueError("event name must be a non-empty string")
@@ -162,8 +163,8 @@ class Channel:
     def trigger(self, event: str, data: Any) -> None:
         """Send a client event (``client-*``) to the other subscribers of this private or
         presence channel. Raises ``ValueError`` for another name or channel kind, or for
-        data JSON cannot carry (NaN), and :class:`PusherError` when the channel is not
-        subscribed."""
+        data JSON cannot carry (NaN), :class:`SendError` when the channel is not subscribed
+        or the event cannot go out, and :class:`ClosedError` after ``Pusher.close``."""
         if not isinstance(event, str) or not event.startswith(protocol.CLIENT_EVENT_PREFIX):
             raise ValueError(f"client event names start with 'client-', got {event!r}")
         if self.kind is ChannelKind.PRIVATE_ENCRYPTED:

@@ -210,9 +210,9 @@ class Pusher:
     def wait_connected(self, timeout: float | None = None) -> None:
         """Block until the client is connected (at once if it is). Does not connect.
 
-        Raises ``ConnectionRefused`` when the server refused the connection, ``PusherError``
-        when the reconnect policy gave up, :class:`ClosedError` after :meth:`close`, and
-        ``TimeoutError`` after ``timeout`` seconds, whose message names the last attempt's
+        Raises ``ConnectionRefused`` when the server refused the connection,
+        ``RetriesExhaustedError`` when the reconnect policy gave up, :class:`ClosedError` after
+        :meth:`close`, and ``TimeoutError`` after ``timeout`` seconds, whose message names the last attempt's
         cause (``last attempt: cannot connect to ... (refused): ...``)."""
         self._session.wait_connected(timeout)
 
@@ -222,7 +222,7 @@ class Pusher:
 
         Raises the error when the client can never recover by itself: the server's refusal
         (``ConnectionRefused``, 4001-4099 and >= 4300) or the reconnect policy giving up
-        (``PusherError``); the client is closed by then."""
+        (``RetriesExhaustedError``); the client is closed by then."""
         stopped: PusherError | None = None
         try:
             while True:

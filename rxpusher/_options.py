@@ -27,7 +27,8 @@ _SECRET_OPTIONS = frozenset({"secret", "encryption_master_key", "channel_data", 
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-    """Every option ``Pusher(key, **options)`` accepts; see DESIGN.md for their meaning.
+    """Every option ``Pusher(key, **options)`` accepts; the options table of
+    ``docs/guide.md`` gives their meaning.
 
     ``transport`` (a factory of transports) and ``timer_scheduler`` (where the
     activity, pong, unavailable and reconnect timers run) are seams for tests:

@@ -59,6 +59,7 @@ from ._exceptions import (
     SendError,
     SubscriptionError,
 )
+from ._internal.actions import ActionQueue
 from ._internal.handoff import HandoffObserver
 from ._internal.lane import Lane
 from ._internal.pool import Pool
@@ -121,7 +122,7 @@ class ClientSession:
         self._lock = threading.Lock()  # the session lock: taken in _step only
         self._waiting = threading.Condition()  # notified after every state change
         self._lane = Lane(self._report_library)  # notifications
-        self._actions = Lane(self._report_library)  # I/O effects, in order
+        self._actions = ActionQueue(self._report_library)  # I/O effects, in order
         self._send_lock = threading.Lock()  # one frame at a time on a socket
         self._owned_scheduler: TimerHandle | None = None
         scheduler = options.timer_scheduler
@@ -171,6 +172,7 @@ class ClientSession:
         """The one way in: take the lock, run one input of the core, queue its effects in
         the order they were decided, release the lock; then execute them (actions first,
         then notifications), also when the input raised."""
+        last = 0  # the sequence number of the last action this step queued
         try:
             with self._lock:
                 try:
@@ -178,23 +180,31 @@ class ClientSession:
                 finally:
                     effects = self._core.take()
                     if effects:
-                        self._queue_effects(effects)
+                        last = self._queue_effects(effects)
         finally:
-            self._flush()
+            self._flush(last)
 
-    def _queue_effects(self, effects: list[Any]) -> None:
-        """Under the lock: notifications to the lane, actions to the action queue."""
+    def _queue_effects(self, effects: list[Any]) -> int:
+        """Under the lock: notifications to the lane, actions to the action queue; the
+        sequence number of the last action (0: none)."""
         notifications, execute, post = self._queue, self._execute, self._actions.post
+        last = 0
         for effect in effects:
             notify = notifications.get(effect.__class__)
             if notify is not None:
                 notify(effect)
             else:
-                post(execute[effect.__class__], effect)
+                last = post(execute[effect.__class__], effect)
+        return last
 
-    def _flush(self) -> None:
-        self._actions.drain()
-        self._lane.drain()
+    def _flush(self, last: int = 0) -> None:
+        """Run the actions up to ``last``, then deliver the notifications (not from inside
+        an action: the outer step delivers them, so that no observer runs in a turn)."""
+        actions = self._actions
+        if last:
+            actions.run_to(last)
+        if not actions.in_turn:
+            self._lane.drain()
 
     # ---- actions ------------------------------------------------------------------------------
 
@@ -546,8 +556,7 @@ class ClientSession:
         """Disconnect for good, complete every stream and binding, end every thread."""
         if not self._step(self._core.close):
             return
-        if not self._actions.in_lane:
-            self._actions.wait_idle(_JOIN_TIMEOUT)  # the transport is closed
+        self._actions.wait_idle(_JOIN_TIMEOUT)  # the transport is closed
         self._auth.close(min(self.options.auth_timeout, _JOIN_TIMEOUT))
         for slot in list(self._timers.values()):
             slot.dispose()

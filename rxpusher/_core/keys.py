@@ -78,5 +78,6 @@ def rotated(subs: Subscriptions, name: str, token: int,
         except ValueError as exc:
             subs.out.append(Report(DecryptionError(name, event.name, str(exc))))
             continue
+        channel.key_fresh = False  # the new key works: a later failure is another rotation
         subs.out.append(subs.deliver(event._replace(data=data), name))
     subs.forget_if_idle(channel)
