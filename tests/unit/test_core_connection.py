@@ -270,3 +270,33 @@ def test_ping_goes_out_only_while_connected() -> None:
     core = in_state(C.CONNECTED)
     core.ping()
     assert of(Send, core.take()) == [Send('{"event":"pusher:ping","data":{}}')]
+
+
+def test_4200_reconnects_at_once_only_after_a_connection_that_lasted() -> None:
+    core = in_state(C.CONNECTED, activity_timeout=60, reconnect=Backoff(initial=2, jitter=False))
+    core.closed_by_peer(core.connection.attempt, 4200, "restart", None)
+    assert SetTimer(Timer.RETRY, 2.0) in core.take()  # up for 0 s: backs off
+    core.timer_fired(Timer.RETRY)
+    receive(core, "pusher:connection_established", {"socket_id": "2.2"})
+    core.now[0] = 60.0
+    core.closed_by_peer(core.connection.attempt, 4200, "restart", None)
+    assert SetTimer(Timer.RETRY, 0.0) in core.take()  # up for activity_timeout: at once
+
+
+def test_a_refusal_without_a_reason_carries_the_pusher_error_message() -> None:
+    core = in_state(C.CONNECTED)
+    receive(core, "pusher:error", {"code": 4001, "message": "App key does not exist"})
+    core.closed_by_peer(core.connection.attempt, 4001, "", None)
+    (report,) = of(Report, core.take())
+    assert report.error.reason == "App key does not exist"
+
+
+def test_identical_server_errors_are_reported_once_per_window() -> None:
+    core = in_state(C.CONNECTED)
+    reports = []
+    for second in (0.0, 1.0, 2.0, 61.0):
+        core.now[0] = second
+        effects = receive(core, "pusher:error", {"code": 4301, "message": "rate limited"})
+        reports += [str(e.error) for e in of(Report, effects)]
+    assert reports == ["server error (4301): rate limited",
+                       "server error (4301): rate limited (repeated 2 times since the last report)"]
