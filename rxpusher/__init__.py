@@ -9,7 +9,8 @@ connection state are Observables derived from it.
 
 Everything public is importable from here: :class:`Pusher`, :class:`Channel`,
 :class:`User`, :class:`Event`, :class:`Member`, :class:`Members`, :class:`Backoff`, the
-states, :func:`replay`, :func:`close_all` and every exception. ``rxpusher.aio`` bridges to
+states, :func:`replay`, :func:`close_all`, :func:`sequenced` (with :class:`Sequenced`,
+:class:`Gap`, :class:`SequencedCounters`) and every exception. ``rxpusher.aio`` bridges to
 asyncio, ``rxpusher.testing`` drives a client with scripted frames, ``rxpusher.server`` is
 a local Pusher-compatible server. The guide (``docs/guide.md``) explains each part.
 
@@ -62,6 +63,7 @@ from ._channels import Channel
 from ._client import Pusher, close_all
 from ._exceptions import (
     AuthenticationError,
+    BackfillError,
     BufferOverflowError,
     ClosedError,
     ConnectAttemptError,
@@ -83,12 +85,17 @@ from ._presence import Member, Members
 from ._protocol import Event
 from ._retry import Backoff
 from ._user import User
+from ._sequenced import Gap, Sequenced, SequencedCounters, sequenced
 
 __all__ = [
     "__version__",
     "Pusher",
     "close_all",
     "replay",
+    "sequenced",
+    "Sequenced",
+    "SequencedCounters",
+    "Gap",
     "Interruption",
     "Health",
     "Channel",
@@ -114,6 +121,7 @@ __all__ = [
     "ObserverError",
     "ServerError",
     "AuthenticationError",
+    "BackfillError",
     "DecryptionError",
     "BufferOverflowError",
     "EmptySequenceError",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from reactivex import Observable
 from reactivex import operators as ops
 
 from . import __version__
@@ -35,6 +36,8 @@ from ._channels import Channel
 from ._client import Pusher
 from ._exceptions import ConnectionRefused
 from ._protocol import Event
+from ._backfill import http_backfill, seq_field
+from ._sequenced import Backfill, Gap, sequenced
 from .server.serve import DESCRIPTION as SERVE_DESCRIPTION
 from .server.serve import EPILOG as SERVE_EPILOG
 from .server.serve import add_arguments as add_serve_arguments
@@ -63,10 +66,19 @@ EPILOG_LISTEN = f"""examples:
   PUSHER_APP_SECRET=... rxpusher listen APP_KEY --cluster eu --channel private-orders
   rxpusher listen app-key --host 127.0.0.1 --port 6001 --no-tls \\
       --channel presence-room --secret-file ./secret --channel-data '{{"user_id": "1"}}'
+  rxpusher listen APP_KEY --channel prices --event new-price --seq seq \\
+      --backfill-url https://backend.example/missed
 
 output: one JSON line per event on stdout: channel, event, data, user_id and
 received_at (UTC, ISO 8601); connection states and errors go to stderr, with
 anything the server sent escaped.
+
+--seq FIELD: each --event is delivered in the order of data[FIELD] (consecutive
+integers set by the publisher), each seq once, across reconnects; a range that
+cannot be recovered is one "[gap CHANNEL EVENT: FIRST..LAST missing]" line on
+stderr. --backfill-url URL fetches what is missing with a GET of
+URL?channel=..&event=..&after=..&before=.. (before left out: up to now) that
+answers a JSON list of event data.
 
 {SETTINGS_HELP}
 
@@ -123,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also record every frame to FILE (play it with `rxpusher replay`)")
     listen.add_argument("--health", action="store_true",
                         help="print a health snapshot to stderr every second")
+    listen.add_argument("--seq", metavar="FIELD",
+                        help="deliver each --event in the order of data[FIELD], each seq once; "
+                        "print gaps on stderr")
+    listen.add_argument("--backfill-url", metavar="URL",
+                        help="with --seq: fetch missing events with GET "
+                        "URL?channel=..&event=..&after=..&before=.. (a JSON list of data)")
     add_verbosity(listen, "connection attempts and their causes")
 
     replay = commands.add_parser(
@@ -327,9 +345,15 @@ def listen(args: argparse.Namespace) -> int:
             options["channel_data"] = json.loads(args.channel_data)
         except ValueError as exc:
             raise UsageError(f"--channel-data is not JSON: {exc}") from exc
+    if args.backfill_url and not args.seq:
+        raise UsageError("--backfill-url needs --seq FIELD")
+    if args.seq and not args.event:
+        raise UsageError("--seq needs the events to sequence: give --event NAME")
     try:
+        backfill = http_backfill(args.backfill_url) if args.backfill_url else None
         pusher = Pusher(key, auto_connect=False, **options)
         channels = [pusher.channel(name) for name in args.channel]
+        streams = _sequenced_streams(channels, args.event, args.seq, backfill) if args.seq else None
         recording = pusher.record(args.record) if args.record else None
     except (ValueError, TypeError) as exc:
         raise UsageError(escape(str(exc))) from exc
@@ -338,10 +362,35 @@ def listen(args: argparse.Namespace) -> int:
     if args.health:
         pusher.health(1.0).subscribe(lambda h: _say(_health_line(h)))
     try:
-        return _print_events(pusher, channels, args, until_disconnected=False)
+        return _print_events(pusher, channels, args, until_disconnected=False, streams=streams)
     finally:
         if recording is not None:
             recording.dispose()
+
+
+def _sequenced_streams(channels: list[Channel], events: list[str], field: str,
+                       backfill: Backfill | None) -> list[Observable[Event]]:
+    """``--seq FIELD``: one sequenced stream per channel and event, as :class:`Event`s;
+    each gap is one line on stderr."""
+    seq = seq_field(field)
+    streams: list[Observable[Event]] = []
+    for channel in channels:
+        for event in dict.fromkeys(events):
+            feed = sequenced(channel, event, seq=seq, backfill=backfill)
+            feed.gaps.subscribe(lambda gap: _say(_gap_line(gap)))
+            streams.append(feed.events.pipe(ops.map(
+                functools.partial(_as_event, event, channel.name))))
+    return streams
+
+
+def _as_event(name: str, channel: str, data: Any) -> Event:
+    return Event(name, channel, data)
+
+
+def _gap_line(gap: Gap) -> str:
+    last = "?" if gap.last is None else str(gap.last)
+    count = "" if gap.last is None else f" ({gap.last - gap.first + 1})"
+    return f"[gap {escape(gap.channel)} {escape(gap.event)}: {gap.first}..{last} missing{count}]"
 
 
 def _health_line(health: Health) -> str:
@@ -383,9 +432,11 @@ def _recorded_channels(frames: list[tuple[float, str]]) -> list[str]:
 
 
 def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namespace, *,
-                  until_disconnected: bool, quiet: bool = False) -> int:
-    """Print the events of ``channels`` as JSON lines until Ctrl-C, ``--count``, a refused
-    connection, a closed stdout or (``until_disconnected``) the end of the connection."""
+                  until_disconnected: bool, quiet: bool = False,
+                  streams: list[Observable[Event]] | None = None) -> int:
+    """Print the events of ``channels`` (or of ``streams``, made from them) as JSON lines
+    until Ctrl-C, ``--count``, a refused connection, a closed stdout or
+    (``until_disconnected``) the end of the connection."""
     done = threading.Event()
     outcome: dict[str, Any] = {"status": 0, "printed": 0}
     lock = threading.Lock()
@@ -396,7 +447,7 @@ def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namesp
         # so does the failure of every channel (nothing left to listen to).
         with lock:
             failed_channels[0] += 1
-            give_up = isinstance(error, ConnectionRefused) or failed_channels[0] == len(channels)
+            give_up = isinstance(error, ConnectionRefused) or failed_channels[0] == len(sources)
         if isinstance(error, ConnectionRefused) and not done.is_set():
             _say(f"rxpusher: {escape(str(error))}")
         if give_up:
@@ -432,10 +483,10 @@ def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namesp
             return event.name in wanted
         return not event.name.startswith("pusher:")
 
-    subscriptions = []
+    sources = streams if streams is not None else [
+        channel.events().pipe(ops.filter(printable)) for channel in channels]
+    subscriptions = [events.subscribe(emit, on_error=fail) for events in sources]
     for channel in channels:
-        events = channel.events().pipe(ops.filter(printable))
-        subscriptions.append(events.subscribe(emit, on_error=fail))
         if not quiet:
             subscriptions.append(
                 channel.state.subscribe(functools.partial(_print_state, channel.name)))

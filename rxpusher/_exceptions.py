@@ -34,6 +34,7 @@ from ._states import AttemptCause
 
 __all__ = [
     "AuthenticationError",
+    "BackfillError",
     "BufferOverflowError",
     "ClosedError",
     "ConnectAttemptError",
@@ -152,6 +153,22 @@ class AuthenticationError(PusherError):
         super().__init__(f"sign-in failed (status {status}): {message}")
         self.status = status
         self.message = message
+
+
+class BackfillError(PusherError):
+    """The backfill of a sequenced stream (``rxpusher.sequenced``) raised, timed out or
+    answered something that is not an iterable of data. ``channel``, ``event``, ``after``
+    and ``before`` are the call's arguments; the original exception is ``__cause__``. What
+    it was to bring is reported as a ``Gap``."""
+
+    def __init__(self, channel: str, event: str, after: int, before: int | None,
+                 message: str) -> None:
+        super().__init__(f"backfill of {event!r} on {channel!r} after {after} before {before} "
+                         f"failed: {message}")
+        self.channel = channel
+        self.event = event
+        self.after = after
+        self.before = before
 
 
 class ObserverError(PusherError):

@@ -81,6 +81,26 @@ class Lane:
         self._run_queue()
         self.drain()
 
+    def enter(self) -> bool:
+        """Take the turn now if it is free (never waits): True when the caller now delivers
+        and must call :meth:`leave`; False when another thread (or this one, further up)
+        delivers, and the caller posts instead. For a component with a lock of its own:
+        taking the turn under that lock keeps its items in the order it computed them."""
+        if self._queue or not self._turn.acquire(False):
+            return False
+        if self._queue:  # posted meanwhile: the caller's item must come after them
+            self._turn.release()
+            return False
+        self._owner = threading.get_ident()
+        return True
+
+    def leave(self) -> None:
+        """Give the turn back after :meth:`enter`, then run what was posted meanwhile."""
+        self._owner = None
+        self._turn.release()
+        if self._queue:
+            self.drain()
+
     def run_posted(self) -> None:
         """Inside the lane: run what was posted so far, now (between two frames of a batch,
         so that what one frame caused is delivered before the next frame)."""

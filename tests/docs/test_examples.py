@@ -22,6 +22,8 @@ EXPECTED = {
     "asyncio_consumer.py": ["connection: connected", "channel subscribed now: False"],
     "auth_endpoint_flask.py": ["SubscriptionError 403", "private-orders: {'id': 7}"],
     "record_demo_feed.py": ["recorded 45 frames (40 prices"],
+    "redundant_feed.py": ["cutting connection a", "cutting connection b",
+                          "each once, in order: True", "gaps: 0, backfilled: 0"],
     "refetch_on_interruption.py": ["loaded 2 orders over HTTP", "live event: order 3",
                                    "refetched 5 orders", "live event: order 6",
                                    "all 6 orders present"],

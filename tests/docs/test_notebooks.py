@@ -35,8 +35,8 @@ def kernel_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {"JUPYTER_PATH": str(root)}
 
 
-def test_there_are_six_notebooks() -> None:
-    assert len(NOTEBOOKS) == 6, NOTEBOOKS
+def test_there_are_seven_notebooks() -> None:
+    assert len(NOTEBOOKS) == 7, NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -14,6 +14,9 @@
 - ``auth_server``: a local channel-authorization endpoint signing with the SDK, recording
   every request; ``unreachable_endpoint``: a URL nobody listens on.
 - ``unique``: channel names no other test uses.
+- ``cluster``: three soketi nodes on Redis (``cluster_harness.SoketiCluster``), started once
+  for the session; a test that kills a node calls ``cluster.start()`` first or leaves that
+  to the next test that does.
 
 A module whose tests restart their server defines its own ``server`` fixture (see
 ``test_reconnect.py``): ``make_pusher``, ``sdk`` and ``auth_server`` then follow it.
@@ -28,6 +31,7 @@ from typing import Any, Callable, Iterable
 
 import pytest
 
+from helpers.cluster_harness import SoketiCluster
 from helpers.io_harness import force_io
 from helpers.local_harness import SERVER_KINDS, make_server
 from helpers.soketi_harness import HOST, AuthServer, ServerHarness, free_port
@@ -73,6 +77,17 @@ def server(request: pytest.FixtureRequest) -> Iterable[ServerHarness]:
 def restartable(request: pytest.FixtureRequest) -> Iterable[ServerHarness]:
     """A server of each kind for one module alone, which its tests may stop and restart."""
     yield from _running(request.param)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterable[SoketiCluster]:
+    """Three soketi nodes on Redis, shared by the session (test_cluster, test_sequenced)."""
+    nodes = SoketiCluster(size=3)
+    try:
+        nodes.start()
+        yield nodes
+    finally:
+        nodes.cleanup()
 
 
 @pytest.fixture

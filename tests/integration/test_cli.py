@@ -454,3 +454,66 @@ def test_listen_escapes_control_characters_the_server_sends(local, unique):
     assert ESC not in err and "\r" not in err
     assert "\\x1b]0;owned" in err
     assert "\\x0dgone" in err or "\\rgone" in err  # escaped by the CLI or by the client
+
+
+def test_listen_seq_backfills_what_never_arrived_and_prints_it_in_order(soketi, unique):
+    from helpers.numbered_publisher import BackfillEndpoint, NumberedPublisher
+
+    channel = unique("cli-seq")
+    publisher = NumberedPublisher(soketi.sdk, channel)
+    endpoint = BackfillEndpoint(publisher)
+    listen = subprocess.Popen(
+        [*CLI, "listen", soketi.key, "--channel", channel, "--event", "tick", "--seq", "seq",
+         "--backfill-url", endpoint.url, "--count", "10", *server_args(soketi)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        errors = lines_of(listen.stderr)
+        wait_line(errors, lambda line: line == f"[{channel}: subscribed]")
+        publisher.publish(5)
+        publisher.record_only(3)        # 6..8 never reach the server
+        publisher.publish(2)
+        out, err = listen.communicate(timeout=30)
+    finally:
+        listen.kill()
+        endpoint.close()
+    assert listen.returncode == 0, err
+    printed = [without_timestamp(line) for line in out.splitlines()]
+    assert [p["data"]["seq"] for p in printed] == list(range(1, 11))
+    assert {(p["channel"], p["event"]) for p in printed} == {(channel, "tick")}
+    assert endpoint.requests == [{"channel": channel, "event": "tick", "after": "5",
+                                  "before": "9"}]
+
+
+def test_listen_seq_prints_each_gap_as_one_line(soketi, unique):
+    from helpers.numbered_publisher import NumberedPublisher
+
+    channel = unique("cli-gap")
+    publisher = NumberedPublisher(soketi.sdk, channel)
+    listen = subprocess.Popen(
+        [*CLI, "listen", soketi.key, "--channel", channel, "--event", "tick", "--seq", "seq",
+         "--count", "4", *server_args(soketi)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        errors = lines_of(listen.stderr)
+        wait_line(errors, lambda line: line == f"[{channel}: subscribed]")
+        publisher.publish(2)
+        publisher.record_only(3)
+        publisher.publish(2)
+        gap = wait_line(errors, lambda line: line.startswith("[gap"))
+        out, _ = listen.communicate(timeout=30)
+    finally:
+        listen.kill()
+    assert gap == f"[gap {channel} tick: 3..5 missing (3)]"
+    assert [json.loads(line)["data"]["seq"] for line in out.splitlines()] == [1, 2, 6, 7]
+
+
+def test_listen_seq_options_are_checked(soketi):
+    for extra, message in ((["--seq", "seq"], "--seq needs"),
+                           (["--backfill-url", "http://127.0.0.1:9/x"], "--backfill-url needs"),
+                           (["--seq", "seq", "--event", "e", "--backfill-url", "ftp://x"],
+                            "http:// or https://")):
+        done = subprocess.run([*CLI, "listen", soketi.key, "--channel", "c", *extra,
+                               *server_args(soketi)], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr

@@ -8,14 +8,14 @@
 - a client given every node (``host=[...]``) survives a SIGKILL of its node: it reconnects to
   another node, resubscribes, and receives every event published after that.
 
-The cluster is shared by the module; a test that kills a node leaves it to the ``server``
-fixture of the next test to start it again.
+The cluster (the ``cluster`` fixture of ``conftest.py``) is shared by the session; a test that
+kills a node leaves it to the ``server`` fixture of the next test to start it again.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterable
+from typing import Any
 
 import pytest
 
@@ -26,16 +26,6 @@ from helpers.soketi_harness import Collector, Soketi, wait_for, wait_state, wait
 pytestmark = pytest.mark.integration
 
 FAST = dict(reconnect=rxpusher.Backoff(initial=0.1, maximum=1.0))
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterable[SoketiCluster]:
-    cluster = SoketiCluster(size=3)
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.cleanup()
 
 
 @pytest.fixture

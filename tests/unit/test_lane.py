@@ -140,3 +140,38 @@ def test_frames_read_together_keep_the_order_of_what_each_one_causes(pusher, ser
     everything = record(pusher.frames)
     server.current.receive_many(frames[1:])
     assert everything.items == frames[1:]
+
+
+def test_enter_takes_a_free_turn_and_leave_runs_what_was_posted_meanwhile() -> None:
+    seen: list[str] = []
+    lane = Lane(lambda e: None)
+    assert lane.enter() and lane.in_lane
+    lane.post(seen.append, "posted while entered")
+    lane.drain()                      # the turn is taken: nothing runs yet
+    assert seen == []
+    seen.append("the caller's own item")
+    lane.leave()
+    assert seen == ["the caller's own item", "posted while entered"] and not lane.in_lane
+    assert lane.enter()  # the turn is free again
+    lane.leave()
+
+
+def test_enter_refuses_when_items_wait_or_another_thread_delivers() -> None:
+    lane = Lane(lambda e: None)
+    lane.post(lambda: None)
+    assert not lane.enter()           # queued items go first: the caller must post
+    lane.drain()
+    inside, release = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        inside.set()
+        release.wait(5)
+
+    worker = threading.Thread(target=lane.run, args=(slow,))
+    worker.start()
+    assert inside.wait(5)
+    assert not lane.enter()           # never waits for the other thread
+    release.set()
+    worker.join(5)
+    assert lane.enter()
+    lane.leave()
