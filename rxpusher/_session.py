@@ -591,22 +591,24 @@ class ClientSession:
         new ``connect()``: a refusal or the reconnect policy giving up (that error).
         ``TimeoutError`` after ``timeout`` seconds."""
         core = self._core
-        with self._waiting:
-            if not self._waiting.wait_for(lambda: self._step(core.stopped_outcome)[0], timeout):
+        with self._waiting:  # the outcomes only read the core: no step under this lock
+            if not self._waiting.wait_for(lambda: core.stopped_outcome()[0], timeout):
                 raise TimeoutError("still running")
-            return self._step(core.stopped_outcome)[1]
+            return core.stopped_outcome()[1]
 
     def _wait(self, outcome: Callable[[], bool | PusherError], timeout: float | None,
               what: str, cause: Callable[[], str | None] = lambda: None) -> None:
         if timeout is not None and (timeout != timeout or timeout < 0):
             raise ValueError(f"timeout must be None or a non-negative number, got {timeout!r}")
         self._step(self._core.check_open)
+        # the outcome only reads the core (no step, which would deliver under this lock); it
+        # is evaluated again after every change, once its effects were carried out
         with self._waiting:
-            if not self._waiting.wait_for(lambda: self._step(outcome), timeout):
+            if not self._waiting.wait_for(outcome, timeout):
                 last = cause()
                 raise TimeoutError(f"no {what} within {timeout} s"
                                    + (f"; last attempt: {last}" if last else ""))
-            result = self._step(outcome)
+            result = outcome()
         if isinstance(result, PusherError):
             raise result
 
