@@ -131,13 +131,17 @@ class ClientSession:
             self._clock: Callable[[], float] = time.monotonic
         else:
             self._clock = _seconds_clock(scheduler)
-        self._scheduler: abc.SchedulerBase = scheduler
-        self._timers: dict[tuple[Timer, Hashable], SerialDisposable] = {}
+        self._timers = _Timers(scheduler, self._timer_fired)
         self._warnings = _WarningLimiter(self._clock)
         authorizer = Authorizer(options)
         self._core = Core(options, authorizer, self._clock, _utcnow, self.report_observer)
         self._auth = _Authorizations(authorizer, self._core, self._step)
         self.router = self._core.streams.router
+        # the hot path's look-ups, bound once
+        self._connection = self._core.connection
+        self._streams = self._core.streams
+        self._route = self._core.route
+        self._dispatch = self.router.dispatch
         self._transport_factory: Callable[[], Transport] = options.transport or (
             lambda: WebSocketTransport.from_options(options)
         )
@@ -157,8 +161,8 @@ class ClientSession:
             Send: self._send,
             Open: self._open,
             CloseTransport: self._close_transport,
-            SetTimer: self._set_timer,
-            CancelTimer: self._cancel_timer,
+            SetTimer: self._timers.set,
+            CancelTimer: self._timers.cancel,
             Authorize: self._auth.channel,
             AuthorizeBatch: self._auth.batch,
             AuthorizeUser: self._auth.user,
@@ -236,24 +240,9 @@ class ClientSession:
                 transport.close(effect.code)
             self._retired.append(transport)
 
-    def _set_timer(self, effect: SetTimer) -> None:
-        timer, key = effect.timer, effect.key
-        slot = self._timers.get((timer, key))
-        if slot is None:
-            slot = self._timers[(timer, key)] = SerialDisposable()
-
-        def fire(scheduler: abc.SchedulerBase, state: Any = None) -> None:
-            if key is not None:
-                self._timers.pop((timer, key), None)
-            busy = timer is Timer.LIVENESS and self._socket_busy()
-            self._step(self._core.timer_fired, timer, key, busy)
-
-        slot.disposable = self._scheduler.schedule_relative(effect.delay, fire)
-
-    def _cancel_timer(self, effect: CancelTimer) -> None:
-        slot = self._timers.pop((effect.timer, effect.key), None)
-        if slot is not None:
-            slot.dispose()
+    def _timer_fired(self, timer: Timer, key: Hashable) -> None:
+        busy = timer is Timer.LIVENESS and self._socket_busy()
+        self._step(self._core.timer_fired, timer, key, busy)
 
     def _dispose(self, effect: Dispose) -> None:
         for disposable in effect.disposables:
@@ -295,14 +284,13 @@ class ClientSession:
             run_posted()  # what this frame caused comes before the next frame
 
     def _handle_frame(self, attempt: int, text: str) -> None:
-        core = self._core
-        if attempt != core.connection.attempt:
+        if attempt != self._connection.attempt:
             return
         if log.isEnabledFor(logging.DEBUG):
             log.debug("recv %s", protocol.redacted(text))
-        streams = core.streams
+        streams = self._streams
         for recording in streams.recordings:
-            recording.write(text, core.last_frame_at)
+            recording.write(text, self._core.last_frame_at)
         for sink in streams.frames:
             try:
                 sink.on_next(text)
@@ -318,11 +306,11 @@ class ClientSession:
                 sink.on_next(event)
             except Exception as exc:  # noqa: BLE001
                 self.report_observer(exc)
-        route = core.route(event)
+        route = self._route(event)
         if route is STEP:
-            self._step(core.receive, attempt, event, text)
+            self._step(self._core.receive, attempt, event, text)
         elif route is not DROP:
-            self.router.dispatch(event, route, route is not USER)
+            self._dispatch(event, route, route is not USER)
 
     # ---- reporting ----------------------------------------------------------------------------
 
@@ -558,8 +546,7 @@ class ClientSession:
             return
         self._actions.wait_idle(_JOIN_TIMEOUT)  # the transport is closed
         self._auth.close(min(self.options.auth_timeout, _JOIN_TIMEOUT))
-        for slot in list(self._timers.values()):
-            slot.dispose()
+        self._timers.dispose()
         # inside the lane a reader may be waiting for this thread's turn: it ends right after
         join_timeout = 0.0 if self._lane.in_lane else _JOIN_TIMEOUT
         retired, self._retired = self._retired, []
@@ -611,6 +598,39 @@ class ClientSession:
             result = outcome()
         if isinstance(result, PusherError):
             raise result
+
+
+class _Timers:
+    """The core's timers on the ``timer_scheduler`` (or the shared timer thread): one slot
+    per ``(timer, key)``, replaced by the next :class:`SetTimer` of the same slot."""
+
+    def __init__(self, scheduler: abc.SchedulerBase,
+                 fired: Callable[[Timer, Hashable], None]) -> None:
+        self._scheduler = scheduler
+        self._fired = fired
+        self._slots: dict[tuple[Timer, Hashable], SerialDisposable] = {}
+
+    def set(self, effect: SetTimer) -> None:
+        timer, key = effect.timer, effect.key
+        slot = self._slots.get((timer, key))
+        if slot is None:
+            slot = self._slots[(timer, key)] = SerialDisposable()
+
+        def fire(scheduler: abc.SchedulerBase, state: Any = None) -> None:
+            if key is not None:  # a keyed timer fires once: forget its slot
+                self._slots.pop((timer, key), None)
+            self._fired(timer, key)
+
+        slot.disposable = self._scheduler.schedule_relative(effect.delay, fire)
+
+    def cancel(self, effect: CancelTimer) -> None:
+        slot = self._slots.pop((effect.timer, effect.key), None)
+        if slot is not None:
+            slot.dispose()
+
+    def dispose(self) -> None:
+        for slot in list(self._slots.values()):
+            slot.dispose()
 
 
 class _Authorizations:
