@@ -4,9 +4,13 @@
 :meth:`ClientSession._step`: take the session lock, call one input of the core, take its
 effects and queue them (in the order they were decided), release the lock, then execute
 them: actions (frames to send, transports to open and close, timers, authorization jobs)
-through one serial queue, then notifications through the delivery lane
+through the :class:`~rxpusher._internal.actions.ActionQueue`, in the order decided, each
+thread running its own; then notifications through the delivery lane
 (:class:`~rxpusher._internal.lane.Lane`). No user code and no I/O runs under the lock, and
 nothing the core does can take it again: re-entry is impossible by construction.
+
+To execute a new effect: add its type to ``_queue`` (a notification) or ``_execute`` (an
+action) in ``ClientSession.__init__``.
 
 Five kinds of thread call in: the user's, the reader (frames), the timer thread, the
 ``rxpusher-auth`` workers (authorization outcomes) and, with ``scheduler=``, the hand-off.
