@@ -358,7 +358,8 @@ class Connection:
         how many failed in between, so that a long outage does not flood ``errors``."""
         self.last_cause = str(error)
         now = self.clock()
-        if self.attempt_reported_at is not None and now - self.attempt_reported_at < REPORT_INTERVAL:
+        reported_at = self.attempt_reported_at
+        if reported_at is not None and now - reported_at < REPORT_INTERVAL:
             return
         if self.attempt_failures > 1:
             error.args = (f"{error.args[0]} ({self.attempt_failures} failed attempts since "

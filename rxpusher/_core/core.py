@@ -36,7 +36,18 @@ from .._states import AttemptCause, ChannelState, ConnectionState, Health
 from . import keys
 from .channels import Subscriptions
 from .connection import Connection
-from .effects import CancelTimer, Changed, CloseTransport, Dispose, Emit, End, Report, Run, SetTimer, Timer
+from .effects import (
+    CancelTimer,
+    Changed,
+    CloseTransport,
+    Dispose,
+    Emit,
+    End,
+    Report,
+    Run,
+    SetTimer,
+    Timer,
+)
 from .handlers import HANDLERS
 from .streams import Binding, Streams
 from .user import SignIn

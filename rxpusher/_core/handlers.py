@@ -83,7 +83,8 @@ def on_subscription_succeeded(core: Core, attempt: int, event: Event, frame: str
         presence = event.data.get("presence") if isinstance(event.data, dict) else None
         if not _valid_presence(presence):
             out.append(Send(protocol.encode_frame(protocol.UNSUBSCRIBE, {"channel": channel.name})))
-            out.append(Report(ProtocolError(f"malformed presence data for {channel.name!r}", frame)))
+            out.append(Report(ProtocolError(
+                f"malformed presence data for {channel.name!r}", frame)))
             subs.fail(channel, SubscriptionError(
                 channel.name, None, "the server sent malformed presence data"), False)
             return
@@ -143,7 +144,8 @@ def on_subscription_error(core: Core, attempt: int, event: Event, frame: str) ->
     core.out.append(subs.deliver(event, event.channel))
     channel = subs.channels.get(event.channel) if event.channel is not None else None
     if channel is not None:
-        error = SubscriptionError(channel.name, status if isinstance(status, int) else None, message)
+        error = SubscriptionError(
+            channel.name, status if isinstance(status, int) else None, message)
         subs.fail(channel, error, synthesize=False)
 
 

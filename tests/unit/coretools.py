@@ -1,7 +1,8 @@
 """Driving :class:`rxpusher._core.Core` without threads: inputs in, effects out.
 
 ``make_core(**options)`` builds a core with a fake clock (``core.now[0]`` is the time) and
-real options (``reconnect=Backoff(jitter=False)`` unless given); ``frame(name, data, channel)`` is what the reader hands to ``receive``;
+real options (``reconnect=Backoff(jitter=False)`` unless given); ``frame(name, data,
+channel)`` is what the reader hands to ``receive``;
 ``connected(core)`` makes the handshake and drops the effects it caused.
 """
 
