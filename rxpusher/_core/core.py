@@ -267,8 +267,10 @@ class Core:
         """Observe a route (a channel's stream counts for its reference count)."""
         if self._closed_sink(sink):
             return False
-        self.streams.router.add(sink)
         route = sink.route
+        if isinstance(route, str):
+            self.subscriptions.record(route)  # raises before anything changed
+        self.streams.router.add(sink)
         if isinstance(route, str):
             channel = self.subscriptions.observer_joined(route)
             if sink.key is MEMBERS and channel.roster is not None and channel.roster.ready:
