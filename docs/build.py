@@ -5,7 +5,7 @@
 
 Renders the docstrings of ``rxpusher`` (everything importable from it: ``Pusher``,
 ``Channel``, ``Event``, the exceptions, ...), ``rxpusher.aio``, ``rxpusher.testing``,
-``rxpusher.server`` and ``rxpusher.notebook``, then checks that every name each module
+``rxpusher.server``, ``rxpusher.notebook`` and ``rxpusher.bridge``, then checks that every name each module
 exports (``__all__``) has its own entry in the generated pages. ``--strict`` also fails on
 pdoc warnings and on exported names (and their public methods) without a docstring.
 Exit status 0 when the checks pass, 1 otherwise. The HTML is a build artifact: it is
@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 # The modules of the reference; every name each one exports must have an entry. (pdoc does
 # not walk into submodules a package's ``__all__`` does not list, so they are named here.)
-MODULES = ["rxpusher", "rxpusher.aio", "rxpusher.testing", "rxpusher.server", "rxpusher.notebook"]
+MODULES = ["rxpusher", "rxpusher.aio", "rxpusher.testing", "rxpusher.server", "rxpusher.notebook",
+           "rxpusher.bridge"]
 REQUIRED_MODULES = MODULES
 
 

@@ -12,7 +12,8 @@ Everything public is importable from here: :class:`Pusher`, :class:`Channel`,
 states, :func:`replay`, :func:`close_all`, :func:`sequenced` (with :class:`Sequenced`,
 :class:`Gap`, :class:`SequencedCounters`) and every exception. ``rxpusher.aio`` bridges to
 asyncio, ``rxpusher.testing`` drives a client with scripted frames, ``rxpusher.server`` is
-a local Pusher-compatible server. The guide (``docs/guide.md``) explains each part.
+a local Pusher-compatible server, ``rxpusher.bridge`` writes a feed into Redis Streams or
+NATS JetStream. The guide (``docs/guide.md``) explains each part.
 
 Options of ``Pusher(key, *, ...)`` (keyword-only; a wrong type or value is a
 ``TypeError``/``ValueError`` naming the option, before any I/O; times in seconds):
@@ -64,6 +65,7 @@ from ._client import Pusher, close_all
 from ._exceptions import (
     AuthenticationError,
     BackfillError,
+    BridgeError,
     BufferOverflowError,
     ClosedError,
     ConnectAttemptError,
@@ -125,6 +127,7 @@ __all__ = [
     "DecryptionError",
     "BufferOverflowError",
     "EmptySequenceError",
+    "BridgeError",
 ]
 
 _logging.getLogger("rxpusher").addHandler(_logging.NullHandler())

@@ -96,6 +96,24 @@ exit status: 0 when the server accepted the event, 1 when it did not or cannot b
 reached (one line on stderr), 2 for a usage error."""
 
 
+EPILOG_BRIDGE = f"""examples:
+  rxpusher bridge APP_KEY --cluster eu --channel prices --to redis://localhost:6379/0
+  rxpusher bridge --local --channel prices --to nats://localhost:4222 --subject 'feed.{{channel}}'
+  rxpusher bridge APP_KEY --cluster eu --channel prices --event tick --seq seq \\
+      --backfill-url https://app.example/missing --to redis://localhost:6379/0
+
+every entry: type (event, interruption or gap), id, channel, event, data (JSON
+text), user_id, seq (with --seq) and received_at. Writes are idempotent on id
+(<channel>:<seq> with --seq, else a digest of channel, event and data), so a
+restarted bridge, or two bridges on one feed, write each event once.
+
+{SETTINGS_HELP}
+
+exit status: 0 after SIGINT or SIGTERM once everything was written, 1 when the
+connection is refused or entries could not be written before --flush-timeout,
+2 for a usage error."""
+
+
 class UsageError(Exception):
     """A user error: printed as one line, exit status 2."""
 
@@ -118,17 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_LISTEN,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    listen.add_argument("key", nargs="?",
-                        help="the app key (default: PUSHER_APP_KEY, or app-key with --local)")
+    _key_argument(listen)
     listen.add_argument("--channel", "-c", action="append", required=True,
                         help="channel to subscribe to (repeatable)")
     listen.add_argument("--event", "-e", action="append",
                         help="only print these events (repeatable); default: every event")
     listen.add_argument("--count", type=positive_int, help="exit after printing this many events")
-    _server_arguments(listen)
-    auth = listen.add_mutually_exclusive_group()
-    _secret_arguments(auth, "sign private/presence subscriptions locally with the app secret")
-    auth.add_argument("--auth-endpoint", help="URL of your channel authorization endpoint")
+    _subscriber_arguments(listen)
     listen.add_argument("--channel-data", help='presence member data with the secret, as JSON: '
                         '\'{"user_id": "1", "user_info": {...}}\'')
     listen.add_argument("--record", metavar="FILE", type=Path,
@@ -174,6 +188,43 @@ def build_parser() -> argparse.ArgumentParser:
     trigger.add_argument("event")
     trigger.add_argument("data", help="event data: JSON, or any string")
 
+    bridge = commands.add_parser(
+        "bridge",
+        help="write the events of some channels to Redis Streams or NATS JetStream",
+        description="Subscribe to channels and write every event to a broker, effectively "
+        "once (idempotent on each event's id), until SIGINT or SIGTERM; then flush and exit.",
+        epilog=EPILOG_BRIDGE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _key_argument(bridge)
+    bridge.add_argument("--channel", "-c", action="append", required=True,
+                        help="channel to bridge (repeatable)")
+    bridge.add_argument("--to", required=True, metavar="URL",
+                        help="the broker: redis://HOST:PORT/DB or nats://HOST:PORT")
+    names = bridge.add_mutually_exclusive_group()
+    names.add_argument("--stream", metavar="TEMPLATE",
+                       help="Redis stream name (default pusher:{channel})")
+    names.add_argument("--subject", metavar="TEMPLATE",
+                       help="NATS subject (default pusher.{channel}.{event})")
+    bridge.add_argument("--seq", metavar="FIELD",
+                        help="sequence the feed on this data field (consecutive integers): each "
+                             "seq once, in order; a restart resumes after the last seq written")
+    bridge.add_argument("--event", "-e", action="append",
+                        help="only these events (repeatable; with --seq: the sequenced event, "
+                             "default every event of the channel)")
+    bridge.add_argument("--backfill-url", metavar="URL",
+                        help="with --seq: GET URL?channel=..&event=..&after=..&before=.. answers "
+                             "a JSON list of the missing events' data")
+    bridge.add_argument("--max-buffer", type=positive_int, default=100_000,
+                        help="entries kept while the broker is down (default 100000; beyond, "
+                             "the oldest are dropped and a gap entry records them)")
+    bridge.add_argument("--flush-timeout", type=non_negative_float, default=10.0,
+                        help="seconds to write what is buffered at exit (default 10)")
+    bridge.add_argument("--health", type=positive_float, metavar="N",
+                        help="print a health line to stderr every N seconds")
+    _subscriber_arguments(bridge)
+    add_verbosity(bridge, "connection attempts and their causes")
+
     demo = commands.add_parser(
         "demo",
         help="live market demo on a local server (no account needed)",
@@ -195,6 +246,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_serve_arguments(serve)
     return parser
+
+
+def _key_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("key", nargs="?",
+                        help="the app key (default: PUSHER_APP_KEY, or app-key with --local)")
+
+
+def _subscriber_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where a subscribing command connects and how it authorizes private channels."""
+    _server_arguments(parser)
+    auth = parser.add_mutually_exclusive_group()
+    _secret_arguments(auth, "sign private/presence subscriptions locally with the app secret")
+    auth.add_argument("--auth-endpoint", help="URL of your channel authorization endpoint")
 
 
 def _server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -226,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "listen":
             return listen(args)
+        if args.command == "bridge":
+            return bridge_command(args)
         if args.command == "demo":
             return demo(args)
         if args.command == "serve":
@@ -292,6 +358,19 @@ def _endpoint(args: argparse.Namespace) -> tuple[str | None, str, int | None, bo
     return host, cluster or "mt1", port, tls
 
 
+def _subscriber_settings(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The app key and the client options of a subscribing command (listen, bridge)."""
+    options = _connection_options(args)
+    key = _required(args.key or _setting(args, "key"), "KEY", "key")
+    if args.auth_endpoint:
+        options["auth_endpoint"] = args.auth_endpoint
+    else:
+        secret = _secret(args)
+        if secret:
+            options["secret"] = secret
+    return key, options
+
+
 def _connection_options(args: argparse.Namespace) -> dict[str, Any]:
     host, cluster, port, tls = _endpoint(args)
     options: dict[str, Any] = {"use_tls": tls}
@@ -332,14 +411,7 @@ def listen(args: argparse.Namespace) -> int:
     """``rxpusher listen``: print events until Ctrl-C, --count, a refused connection or a
     closed stdout."""
     configure_logging(args.verbose)
-    options = _connection_options(args)
-    key = _required(args.key or _setting(args, "key"), "KEY", "key")
-    if args.auth_endpoint:
-        options["auth_endpoint"] = args.auth_endpoint
-    else:
-        secret = _secret(args)
-        if secret:
-            options["secret"] = secret
+    key, options = _subscriber_settings(args)
     if args.channel_data:
         try:
             options["channel_data"] = json.loads(args.channel_data)
@@ -514,6 +586,23 @@ def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namesp
 
 def _print_state(channel: str, state: str) -> None:
     _say(f"[{escape(channel)}: {state}]")
+
+
+# ---- bridge -----------------------------------------------------------------------------------
+
+
+def bridge_command(args: argparse.Namespace) -> int:
+    """``rxpusher bridge``: write the channels' events to a broker until SIGINT/SIGTERM."""
+    from .bridge import _command
+
+    configure_logging(args.verbose)
+    key, options = _subscriber_settings(args)
+    try:
+        plan = _command.Plan.from_args(args)
+        pusher = Pusher(key, auto_connect=False, **options)
+    except (ValueError, TypeError, ImportError) as exc:
+        raise UsageError(escape(str(exc))) from exc
+    return _command.run(pusher, plan, say=_say)
 
 
 # ---- demo -------------------------------------------------------------------------------------

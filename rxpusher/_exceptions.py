@@ -24,6 +24,8 @@ BufferOverflowError        ``on_error`` of a slow observer (``scheduler=``, ``ai
 SendError                  raised by ``channel.trigger()`` when the event cannot go out;
                            ``errors`` when a protocol frame cannot be sent
 MissingDependencyError     raised when a feature needs an extra that is not installed
+BridgeError                ``errors`` of the client a ``rxpusher.bridge`` sink is bound to,
+                           and the sink's own ``errors`` (a broker failure)
 ClosedError                raised by calls made after ``close()``
 =========================  ===============================================================
 """
@@ -35,6 +37,7 @@ from ._states import AttemptCause
 __all__ = [
     "AuthenticationError",
     "BackfillError",
+    "BridgeError",
     "BufferOverflowError",
     "ClosedError",
     "ConnectAttemptError",
@@ -216,3 +219,16 @@ class BufferOverflowError(PusherError):
 
 class EmptySequenceError(PusherError, LookupError):
     """``rxpusher.aio.first`` found that the observable completed without emitting anything."""
+
+
+class BridgeError(PusherError):
+    """A broker sink of :mod:`rxpusher.bridge` could not reach or write to its broker, or
+    had to drop entries. ``broker`` is ``"redis"`` or ``"nats"``, ``url`` the broker URL
+    without its password; ``__cause__`` is the broker client's exception when there is one.
+    The sink keeps its entries buffered (up to ``max_buffer``) and retries with the backoff."""
+
+    def __init__(self, broker: str, url: str, message: str) -> None:
+        super().__init__(f"{broker} bridge to {url}: {message}")
+        self.broker = broker
+        self.url = url
+        self.message = message

@@ -37,6 +37,7 @@ from ._exceptions import BackfillError, InternalError, ObserverError, ProtocolEr
 from ._internal.lane import Lane
 from ._internal.timers import shared_timers
 from ._router import GLOBAL, Sink, emit_to, end_all, observable
+from ._session import bind_bridge
 from ._sequencing import (
     Abandon,
     Deliver,
@@ -242,7 +243,14 @@ class Sequenced:
     @property
     def events(self) -> Observable[Any]:
         """The data of every event, in seq order, each seq once (see the class docstring)."""
-        return observable(self._attach)
+
+        def subscribe(observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
+            disposable = self._attach(observer)
+            for client, name in zip(self._clients, self._names):
+                bind_bridge(observer, client.session, name, self.event)  # a broker sink
+            return disposable
+
+        return observable(subscribe)
 
     @property
     def gaps(self) -> Observable[Gap]:

@@ -118,6 +118,17 @@ class _Listener:
         self._session._step(self._session._core.closed_by_peer, self.attempt, code, reason, cause)
 
 
+def bind_bridge(observer: abc.ObserverBase[Any], session: ClientSession, channel: str | None,
+                event: str | None) -> None:
+    """Tell a :mod:`rxpusher.bridge` sink that observes a stream of ``session`` (directly, so
+    ``observer`` is reactivex's wrapper of its bound ``on_next``) which client and channel it
+    observes: its broker failures then go to this client's ``errors``."""
+    target = getattr(getattr(observer, "_on_next", None), "__self__", None)
+    bind = getattr(target, "_rxpusher_bind", None)
+    if callable(bind):
+        bind(session, channel, event)
+
+
 class ClientSession:
     """Runs a client's :class:`~rxpusher._core.Core`: see the module docstring."""
 
@@ -390,8 +401,12 @@ class ClientSession:
                project: bool, terminates: bool = True) -> abc.DisposableBase:
         """Register an observer of a route: a channel's stream (which counts for the
         channel's reference count), the global route or the user's route."""
-        return self._observe(observer, self._core.attach, self._core.detach, route=route,
-                             key=key, project=project, terminates=terminates)
+        disposable = self._observe(observer, self._core.attach, self._core.detach, route=route,
+                                   key=key, project=project, terminates=terminates)
+        if isinstance(route, str) or route is GLOBAL:
+            bind_bridge(observer, self, route if isinstance(route, str) else None,
+                        key if isinstance(key, str) else None)
+        return disposable
 
     def observe_channel_state(self, name: str, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
         """``channel.state``: the current state now, then every change (does not count)."""

@@ -33,6 +33,9 @@ def test_extras() -> None:
                      for req in reqs} for extra, reqs in extras.items()}
     assert {"ipykernel", "pandas", "matplotlib", "nbclient", "nbformat"} <= names["notebook"]
     assert {"hypothesis", "orjson", "pytest"} <= names["test"]
+    # the brokers' own clients for rxpusher.bridge, and in the test extra for its tests
+    assert names["redis"] == {"redis"} and names["nats"] == {"nats-py"}
+    assert {"redis", "nats-py"} <= names["test"]
 
 
 def test_setup_py_is_a_thin_entry() -> None:

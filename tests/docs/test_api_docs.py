@@ -54,6 +54,12 @@ def test_the_reference_builds_and_lists_every_exported_name(tmp_path: Path,
         assert f'id="{name}"' in kit_page, name
 
 
+def test_the_broker_bridges_are_fully_documented() -> None:
+    import rxpusher.bridge
+
+    assert load_build().missing_docstrings(rxpusher.bridge) == []
+
+
 def test_the_asyncio_bridge_is_fully_documented() -> None:
     import rxpusher.aio
 

@@ -27,6 +27,8 @@ EXPECTED = {
     "refetch_on_interruption.py": ["loaded 2 orders over HTTP", "live event: order 3",
                                    "refetched 5 orders", "live event: order 6",
                                    "all 6 orders present"],
+    "worker_fleet.py": ["redis fleet: 30 orders, each handled once by one of 3 workers",
+                        "nats fleet: 30 orders, each handled once by one of 3 workers"],
 }
 # What each example must not print.
 UNEXPECTED = {"refetch_on_interruption.py": ["live event: order 4", "live event: order 5"]}

@@ -58,14 +58,17 @@ class RedisServer:
             binary,
             "--bind", self.host,
             "--port", str(self.port),
-            "--save", "",
-            "--appendonly", "no",
             "--dir", str(self.dir),
             "--daemonize", "no",
             "--protected-mode", "yes",
+            *self.persistence(),
         ]
         self.proc = spawn(argv, cwd=self.dir, env=dict(os.environ), log_path=self.dir / "log")
         wait_for(self._pong, timeout, 0.02, lambda: f"redis PONG; log: {self.log()}")
+
+    def persistence(self) -> list[str]:
+        """The persistence options: none (a subclass may keep data across restarts)."""
+        return ["--save", "", "--appendonly", "no"]
 
     def _pong(self) -> bool:
         if self.proc.poll() is not None:

@@ -27,14 +27,15 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 
 from helpers.cluster_harness import SoketiCluster
 from helpers.io_harness import force_io
 from helpers.local_harness import SERVER_KINDS, make_server
-from helpers.soketi_harness import HOST, AuthServer, ServerHarness, free_port
+from helpers.brokers import Broker, Nats, Redis
+from helpers.soketi_harness import HOST, AuthServer, ServerHarness, Soketi, free_port
 
 INTEGRATION_DIR = Path(__file__).resolve().parent
 
@@ -175,3 +176,50 @@ def unique() -> Callable[[str], str]:
         return f"{prefix}-{token}-{next(counter)}"
 
     return make
+
+
+# --------------------------------------------------------------------------------------------
+# Brokers (the bridge tests)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def soketi_server() -> Iterator[Soketi]:
+    """A soketi of this module's own (a module whose tests restart it overrides ``server``
+    with it)."""
+    server = Soketi()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[Redis]:
+    """A ``redis-server`` of this module's own (data kept across stop/start)."""
+    broker = Redis()
+    broker.start()
+    yield broker
+    broker.cleanup()
+
+
+@pytest.fixture(scope="module")
+def nats_server() -> Iterator[Nats]:
+    """A ``nats-server -js`` of this module's own (store kept across stop/start)."""
+    broker = Nats()
+    broker.start()
+    yield broker
+    broker.cleanup()
+
+
+@pytest.fixture(params=["redis", "nats"])
+def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
+    """Each broker in turn (test ids ``[redis]`` / ``[nats]``): its server of this module,
+    running; sinks made with ``broker.sink()`` are closed at the end."""
+    server = request.getfixturevalue(f"{request.param}_server")
+    if server.proc is None:
+        server.start()
+    under_test = Broker(request.param, server)
+    yield under_test
+    under_test.close()
+    if server.proc is None:
+        server.start()

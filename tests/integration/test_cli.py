@@ -14,34 +14,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-CLI = [sys.executable, "-m", "rxpusher"]
-
-
-def lines_of(stream) -> "queue.Queue[str | None]":
-    """The lines of ``stream`` as they come, then ``None`` at its end."""
-    q: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        for line in stream:
-            q.put(line.rstrip("\n"))
-        q.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return q
-
-
-def wait_line(q: "queue.Queue[str | None]", predicate, timeout: float = 15.0) -> str:
-    seen = []
-    while True:
-        try:
-            line = q.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no matching line within {timeout}s; saw {seen}") from None
-        if line is None:
-            raise AssertionError(f"the stream ended without a matching line; saw {seen}")
-        seen.append(line)
-        if predicate(line):
-            return line
+from helpers.cli import CLI, lines_of, wait_line  # noqa: E402 - shared with test_bridge_cli
 
 
 def without_timestamp(line: str) -> dict:
