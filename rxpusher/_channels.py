@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, overload
 
-import reactivex
 from reactivex import Observable, abc
 
 from . import _protocol as protocol
 from ._states import ChannelState, Interruption
 from ._presence import Member, Members
 from ._protocol import ChannelKind, Event
-from ._router import ANY_EVENT, MEMBER_ADDED, MEMBER_REMOVED, MEMBERS
+from ._router import ANY_EVENT, MEMBER_ADDED, MEMBER_REMOVED, MEMBERS, observable
 
 if TYPE_CHECKING:
-    from ._session import Session
+    from ._session import ClientSession
 
 __all__ = ["Channel"]
 
@@ -37,7 +36,7 @@ class Channel:
 
     __slots__ = ("name", "kind", "_session", "__weakref__")
 
-    def __init__(self, name: str, session: Session) -> None:
+    def __init__(self, name: str, session: ClientSession) -> None:
         self.name = name
         """The channel name."""
         self.kind = protocol.channel_kind(name)
@@ -62,12 +61,7 @@ class Channel:
         ``unsubscribed``, ``pending``, ``subscribed``, ``failed``). Observing it does not
         subscribe the channel; completes on ``Pusher.close``."""
         session, name = self._session, self.name
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.observe_channel_state(name, observer)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.observe_channel_state(name, observer))
 
     @property
     def interruptions(self) -> Observable[Interruption]:
@@ -75,12 +69,7 @@ class Channel:
         was lost, is subscribed again: events published in that window may be missing, so
         refetch what you need. Observing it does not subscribe the channel."""
         session, name = self._session, self.name
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.observe_interruptions(name, observer)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.observe_interruptions(name, observer))
 
     @property
     def subscribed(self) -> bool:
@@ -140,12 +129,8 @@ class Channel:
 
     def _stream(self, key: Hashable, project: bool, terminates: bool = True) -> Observable[Any]:
         session, name = self._session, self.name
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.attach(name, key, observer, project=project, terminates=terminates)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.attach(
+            name, key, observer, project=project, terminates=terminates))
 
     def _require_presence(self) -> None:
         if self.kind is not ChannelKind.PRESENCE:
@@ -157,6 +142,7 @@ class Channel:
         """Call ``callback(data)`` for every ``event`` on this channel (subscribes it).
 
         The binding survives subscription errors: it sees ``pusher:subscription_error``.
+        Raises :class:`ClosedError` after ``Pusher.close``.
         """
         if not isinstance(event, str) or not event:
             raise ValueError("event name must be a non-empty string")
@@ -177,8 +163,8 @@ class Channel:
     def trigger(self, event: str, data: Any) -> None:
         """Send a client event (``client-*``) to the other subscribers of this private or
         presence channel. Raises ``ValueError`` for another name or channel kind, or for
-        data JSON cannot carry (NaN), and :class:`PusherError` when the channel is not
-        subscribed."""
+        data JSON cannot carry (NaN), :class:`SendError` when the channel is not subscribed
+        or the event cannot go out, and :class:`ClosedError` after ``Pusher.close``."""
         if not isinstance(event, str) or not event.startswith(protocol.CLIENT_EVENT_PREFIX):
             raise ValueError(f"client event names start with 'client-', got {event!r}")
         if self.kind is ChannelKind.PRIVATE_ENCRYPTED:

@@ -11,12 +11,11 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, Never, overload
 
-import reactivex
 from reactivex import Observable, abc
 
 from . import _protocol as protocol
 from ._internal.handoff import DEFAULT_MAXSIZE, Overflow
-from ._session import Session
+from ._session import ClientSession
 from ._states import ConnectionState, Health
 from ._channels import Channel
 from ._exceptions import PusherError
@@ -24,7 +23,7 @@ from ._internal.wsframes import DEFAULT_MAX_MESSAGE_SIZE
 from ._options import BatchAuthorizer, ChannelAuthorizer, Options, UserAuthorizer
 from ._protocol import Event
 from ._retry import Backoff
-from ._router import ANY_EVENT, GLOBAL
+from ._router import ANY_EVENT, GLOBAL, observable
 from ._user import User
 
 __all__ = ["Pusher", "close_all"]
@@ -102,7 +101,7 @@ class Pusher:
         for name in ("use_tls", "encrypted", "reconnect"):
             if options[name] is None:
                 del options[name]
-        self._session = Session(Options.from_kwargs(key, options))
+        self._session = ClientSession(Options.from_kwargs(key, options))
         self._handles: weakref.WeakValueDictionary[str, Channel] = weakref.WeakValueDictionary()
         _open_clients.add(self)
         self.user: User = User(self._session)
@@ -143,12 +142,7 @@ class Pusher:
 
     def _hub(self, which: str) -> Observable[Any]:
         session = self._session
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.observe_hub(which, observer)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.observe_hub(which, observer))
 
     @property
     def frames(self) -> Observable[str]:
@@ -216,9 +210,10 @@ class Pusher:
     def wait_connected(self, timeout: float | None = None) -> None:
         """Block until the client is connected (at once if it is). Does not connect.
 
-        Raises :class:`ServerRefusedError` when the server refused the connection, ``PusherError``
-        when the reconnect policy gave up, :class:`ClosedError` after :meth:`close`, and
-        ``TimeoutError`` after ``timeout`` seconds, whose message names the last attempt's
+        Raises :class:`ServerRefusedError` when the server refused the connection,
+        :class:`RetriesExhaustedError` when the reconnect policy gave up, :class:`ClosedError`
+        after :meth:`close`, and ``TimeoutError`` after ``timeout`` seconds, whose message names
+        the last attempt's
         cause (``last attempt: cannot connect to ... (refused): ...``)."""
         self._session.wait_connected(timeout)
 
@@ -228,7 +223,7 @@ class Pusher:
 
         Raises the error when the client can never recover by itself: the server's refusal
         (:class:`ServerRefusedError`, 4001-4099 and >= 4300) or the reconnect policy giving up
-        (``PusherError``); the client is closed by then."""
+        (:class:`RetriesExhaustedError`); the client is closed by then."""
         stopped: PusherError | None = None
         try:
             while True:
@@ -252,12 +247,7 @@ class Pusher:
                 or not interval > 0 or interval == float("inf"):
             raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
         session = self._session
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.observe_health(float(interval), observer)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.observe_health(float(interval), observer))
 
     def record(self, path: str | os.PathLike[str]) -> abc.DisposableBase:
         """Write every text frame received from now on to ``path`` (overwritten), one JSON
@@ -330,12 +320,8 @@ class Pusher:
 
     def _global(self, key: Any, project: bool, terminates: bool = True) -> Observable[Any]:
         session = self._session
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.attach(GLOBAL, key, observer, project=project, terminates=terminates)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.attach(
+            GLOBAL, key, observer, project=project, terminates=terminates))
 
     def bind(self, event: str, callback: Callable[[Any], Any]) -> None:
         """Call ``callback(data)`` for every ``event`` on any channel."""

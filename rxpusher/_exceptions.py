@@ -10,6 +10,8 @@ exception                  where it reaches you
 ServerRefusedError         ``errors``; then ``on_error`` of every channel stream and every
                            ``pusher.events(...)`` stream; raised by ``wait_*``
 ConnectAttemptError        ``errors`` (one per failed attempt, rate-limited)
+RetriesExhaustedError      ``errors`` when ``Backoff(max_attempts=...)`` gives up; raised by
+                           ``wait_connected``
 SubscriptionError          ``errors``; ``on_error`` of that channel's streams; raised by
                            ``wait_subscribed``
 AuthenticationError        ``errors`` (sign-in failed)
@@ -19,6 +21,9 @@ DecryptionError            ``errors`` (an encrypted event dropped)
 ObserverError              ``errors`` (your observer or callback raised)
 InternalError              ``errors`` (rxpusher itself failed: please report it)
 BufferOverflowError        ``on_error`` of a slow observer (``scheduler=``, ``aio``); ``errors``
+SendError                  raised by ``channel.trigger()`` when the event cannot go out;
+                           ``errors`` when a protocol frame cannot be sent
+MissingDependencyError     raised when a feature needs an extra that is not installed
 BridgeError                ``errors`` of the client a ``rxpusher.bridge`` sink is bound to,
                            and the sink's own ``errors`` (a broker failure)
 ClosedError                raised by calls made after ``close()``
@@ -26,6 +31,8 @@ ClosedError                raised by calls made after ``close()``
 """
 
 from __future__ import annotations
+
+from ._states import AttemptCause
 
 __all__ = [
     "AuthenticationError",
@@ -38,9 +45,12 @@ __all__ = [
     "DecryptionError",
     "EmptySequenceError",
     "InternalError",
+    "MissingDependencyError",
     "ObserverError",
     "ProtocolError",
     "PusherError",
+    "RetriesExhaustedError",
+    "SendError",
     "ServerError",
     "ServerRefusedError",
     "SubscriptionError",
@@ -106,7 +116,7 @@ class ConnectAttemptError(PusherError):
     not a usable ``pusher:connection_established``), ``"proxy"`` (the ``proxy`` refused or
     could not be found) or ``"network"``. ``url`` is where."""
 
-    def __init__(self, url: str, cause: str, message: str) -> None:
+    def __init__(self, url: str, cause: AttemptCause | str, message: str) -> None:
         hint = ""
         if url.startswith("wss://") and (
                 (cause == "tls" and any(sign in message.lower() for sign in _PLAIN_PORT_SIGNS))
@@ -116,7 +126,22 @@ class ConnectAttemptError(PusherError):
                     "the command line)")
         super().__init__(f"cannot connect to {url} ({cause}): {message}{hint}")
         self.url = url
-        self.cause = cause
+        self.cause = AttemptCause(cause)
+
+
+class RetriesExhaustedError(PusherError):
+    """The reconnect policy gave up (``Backoff(max_attempts=...)``): the state is
+    ``failed`` until ``connect()``."""
+
+
+class SendError(PusherError):
+    """A frame could not be sent: a client event on a channel that is not subscribed, while
+    the connection is down, or a socket that failed while sending (``__cause__``)."""
+
+
+class MissingDependencyError(PusherError, ImportError):
+    """A feature needs an optional dependency that is not installed (PyNaCl for encrypted
+    channels: ``pip install 'rxpusher[encryption]'``)."""
 
 
 _PLAIN_PORT_SIGNS = ("wrong version number", "record layer failure", "unknown protocol",

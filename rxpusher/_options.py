@@ -17,6 +17,7 @@ from ._internal.handoff import DEFAULT_MAXSIZE, OVERFLOW_POLICIES, Overflow
 from ._internal.wsframes import DEFAULT_MAX_MESSAGE_SIZE
 from ._version import __version__
 from ._protocol import PROTOCOL_VERSION
+from ._exceptions import MissingDependencyError
 from ._retry import Backoff
 
 ChannelAuthorizer = Callable[[str, str], Mapping[str, Any]]
@@ -29,7 +30,8 @@ _SECRET_OPTIONS = frozenset({"secret", "encryption_master_key", "channel_data", 
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-    """Every option ``Pusher(key, **options)`` accepts; see DESIGN.md for their meaning.
+    """Every option ``Pusher(key, **options)`` accepts; the options table of
+    ``docs/guide.md`` gives their meaning.
 
     ``transport`` (a factory of transports) and ``timer_scheduler`` (where the
     activity, pong, unavailable and reconnect timers run) are seams for tests:
@@ -191,8 +193,9 @@ class Options:
             raise ValueError("proxy must be a URL such as http://host:3128 or socks5://host:1080")
         if self.proxy is not None and self.proxy.lower().startswith("socks") \
                 and importlib.util.find_spec("python_socks") is None:
-            raise ImportError(f"a {self.proxy.split(':', 1)[0]}:// proxy needs the socks extra: "
-                              "pip install 'rxpusher[socks]'")
+            raise MissingDependencyError(
+                f"a {self.proxy.split(':', 1)[0]}:// proxy needs the socks extra: "
+                "pip install 'rxpusher[socks]'")
 
     @property
     def hosts(self) -> tuple[str, ...]:

@@ -61,7 +61,8 @@ class ReplayTransport:
     fast as possible), on ``clock`` when given, else on a thread of its own. Sends nothing;
     reports a normal close after the last frame."""
 
-    is_replay = True
+    interactive = False
+    """A recording reaches no server (see :class:`~rxpusher._transport.Transport`)."""
 
     def __init__(self, frames: Frames, speed: float | None, clock: abc.SchedulerBase | None,
                  held: bool = False) -> None:
@@ -139,6 +140,10 @@ class ReplayTransport:
 
     def send(self, text: str) -> None:
         """Nothing is sent during a replay."""
+
+    def has_pending_input(self) -> bool:
+        """Frames wait in the recording, not in a socket."""
+        return False
 
     def close(self, code: int = 1000) -> None:
         self._stopped.set()

@@ -63,7 +63,7 @@ def test_wait_connected_raises_the_refusal_with_the_server_reason(make_pusher, s
 
 def test_wait_connected_timeout_names_the_last_attempt_cause(make_pusher, server, sched) -> None:
     p = make_pusher()
-    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused", "refused")
     with pytest.raises(TimeoutError) as info:
         p.wait_connected(timeout=0.01)
     message = str(info.value)
@@ -99,9 +99,9 @@ def test_run_forever_raises_when_the_policy_gives_up(make_pusher, server, sched)
     from rxpusher import Backoff
 
     p = make_pusher(reconnect=Backoff(jitter=False, max_attempts=1))
-    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused", "refused")
     sched.advance_by(1)
-    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused", "refused")
     with pytest.raises(PusherError, match="gave up after 1 failed attempts; last: .*refused"):
         p.run_forever()
 
@@ -252,7 +252,8 @@ def test_a_client_that_cannot_connect_says_so_once_when_nobody_watches_errors(
     """cluster="eu" without a network: one line, not silence, and not one per attempt."""
     make_pusher(connect_timeout=1000)
     for _ in range(5):
-        server.current.drop(None, "socket.gaierror: [Errno -3] Temporary failure in name resolution")
+        server.current.drop(None, "socket.gaierror: [Errno -3] Temporary failure in name resolution",
+                            "dns")
         sched.advance_by(30)
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
@@ -261,14 +262,14 @@ def test_a_client_that_cannot_connect_says_so_once_when_nobody_watches_errors(
     server.handshake()  # the next outage is told again
     server.current.drop(None)
     sched.advance_by(30)
-    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused", "refused")
     assert "(refused)" in capsys.readouterr().err
 
 
 def test_an_observer_of_errors_replaces_the_stderr_line(make_pusher, server, capsys, no_logging) -> None:
     p = make_pusher()
     errors = record(p.errors)
-    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused", "refused")
     assert errors.items and capsys.readouterr().err == ""
 
 
@@ -293,7 +294,7 @@ def test_a_refusing_proxy_is_named_as_the_proxy(make_pusher, server) -> None:
 
     p = make_pusher(proxy="http://user:pw@127.0.0.1:3128")
     errors = record(p.errors)
-    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused", "refused")
     attempt = next(e for e in errors.items if isinstance(e, ConnectAttemptError))
     assert attempt.cause == "proxy"
     assert "the proxy 127.0.0.1:3128 failed" in str(attempt) and "pw" not in str(attempt)
