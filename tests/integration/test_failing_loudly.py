@@ -58,13 +58,16 @@ def test_the_quickstart_with_a_wrong_key_prints_the_server_reason_and_ends(soket
 def test_the_quickstart_without_a_server_says_it_cannot_connect(tmp_path):
     """The same silence as with ``cluster="eu"`` and no network, on a loopback port that
     nobody listens on (never the internet)."""
-    script = quickstart(f"127.0.0.1:{free_port()}")
-    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    script = quickstart(f"127.0.0.1:{free_port()}").replace(
+        "pusher.run_forever()", 'print("in run_forever", flush=True); pusher.run_forever()')
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
-        assert proc.stderr is not None
+        assert proc.stderr is not None and proc.stdout is not None
         line = proc.stderr.readline()  # blocks until the first line: no sleep guess
         assert line.startswith("rxpusher: ConnectAttemptError: cannot connect to ws://127.0.0.1:")
         assert "(refused)" in line and "retries with backoff" in line
+        assert proc.stdout.readline().strip() == "in run_forever"  # Ctrl-C lands in there
         proc.send_signal(signal.SIGINT)  # Ctrl-C ends run_forever()
         _, rest = proc.communicate(timeout=30)
     finally:
