@@ -14,7 +14,8 @@ action) in ``ClientSession.__init__``.
 
 Five kinds of thread call in: the user's, the reader (frames), the timer thread, the
 ``rxpusher-auth`` workers (authorization outcomes) and, with ``scheduler=``, the hand-off.
-Plain events take a lock-free route: the reader asks :meth:`Core.route` where an event goes
+Plain events take a lock-free route: the reader applies the core's rule for them
+(:func:`rxpusher._core.is_plain`, inline) or asks :meth:`Core.route` where an event goes,
 and dispatches it through the router at once; protocol events and encrypted ones are
 stepped.
 """
@@ -35,7 +36,7 @@ from reactivex.scheduler import VirtualTimeScheduler
 
 from . import _protocol as protocol
 from ._auth import Authorizer
-from ._core import DROP, STEP, Core
+from ._core import DECIDED_PREFIXES, DROP, HANDLERS, INTERNAL_PREFIX, STEP, Core
 from ._core.effects import (
     Authorize,
     AuthorizeBatch,
@@ -321,6 +322,12 @@ class ClientSession:
                 sink.on_next(event)
             except Exception as exc:  # noqa: BLE001
                 self.report_observer(exc)
+        name, channel = event.name, event.channel
+        # the core's rule for plain events (rxpusher._core.is_plain), inline: no call per event
+        if channel is not None and name not in HANDLERS and not name.startswith(INTERNAL_PREFIX) \
+                and not channel.startswith(DECIDED_PREFIXES):
+            self._dispatch(event, channel)
+            return
         route = self._route(event)
         if route is STEP:
             self._step(self._core.receive, attempt, event, text)

@@ -67,8 +67,22 @@ DROP = RouteKey("drop")
 """What :meth:`Core.route` answers for an event nobody may see."""
 
 _ENCRYPTED = "private-encrypted-"
-_INTERNAL = protocol.INTERNAL_PREFIX
+_INTERNAL = INTERNAL_PREFIX = protocol.INTERNAL_PREFIX
 _TO_USER = protocol.SERVER_TO_USER_PREFIX
+
+DECIDED_PREFIXES = ("#", _ENCRYPTED)
+"""Channels whose events :meth:`Core.route` decides one by one (the signed-in user's, the
+encrypted ones). The rule of the hot path: an event on any other channel that is neither a
+protocol event (:data:`~rxpusher._core.handlers.HANDLERS`) nor internal goes to its
+channel's streams and the global ones; :func:`is_plain` says so, and the shell applies it
+inline (it is :meth:`Core.route`'s answer for those events, without a call per event)."""
+
+
+def is_plain(name: str, channel: str | None) -> bool:
+    """True for an event :meth:`Core.route` routes to ``channel`` without looking at state
+    (the shell inlines this test on the hot path)."""
+    return (channel is not None and name not in HANDLERS and not name.startswith(_INTERNAL)
+            and not channel.startswith(DECIDED_PREFIXES))
 
 
 class Core:
