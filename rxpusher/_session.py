@@ -14,7 +14,8 @@ action) in ``ClientSession.__init__``.
 
 Five kinds of thread call in: the user's, the reader (frames), the timer thread, the
 ``rxpusher-auth`` workers (authorization outcomes) and, with ``scheduler=``, the hand-off.
-Plain events take a lock-free route: the reader asks :meth:`Core.route` where an event goes
+Plain events take a lock-free route: the reader applies the core's rule for them
+(:func:`rxpusher._core.is_plain`, inline) or asks :meth:`Core.route` where an event goes,
 and dispatches it through the router at once; protocol events and encrypted ones are
 stepped.
 """
@@ -35,7 +36,7 @@ from reactivex.scheduler import VirtualTimeScheduler
 
 from . import _protocol as protocol
 from ._auth import Authorizer
-from ._core import DROP, STEP, Core
+from ._core import DECIDED_PREFIXES, DROP, HANDLERS, INTERNAL_PREFIX, STEP, Core
 from ._core.effects import (
     Authorize,
     AuthorizeBatch,
@@ -323,6 +324,12 @@ class ClientSession:
                 sink.on_next(event)
             except Exception as exc:  # noqa: BLE001
                 self.report_observer(exc)
+        name, channel = event.name, event.channel
+        # the core's rule for plain events (rxpusher._core.is_plain), inline: no call per event
+        if channel is not None and name not in HANDLERS and not name.startswith(INTERNAL_PREFIX) \
+                and not channel.startswith(DECIDED_PREFIXES):
+            self._dispatch(event, channel)
+            return
         route = self._route(event)
         if route is STEP:
             self._step(self._core.receive, attempt, event, text)
@@ -613,18 +620,25 @@ class ClientSession:
             raise ValueError(f"timeout must be None or a non-negative number, got {timeout!r}")
         self._step(self._core.check_open)
         _begin_playback(self._transport)
-        # the outcome only reads the core (no step, which would deliver under this lock); it
-        # is evaluated again after every change, once its effects were carried out
-        with self._waiting:
-            if not self._waiting.wait_for(outcome, timeout):
-                last = cause()
-                raise TimeoutError(f"no {what} within {timeout} s"
-                                   + (f"; last attempt: {last}" if last else ""))
-            result = outcome()
-        if not self._lane.in_lane:  # observers see the change before the waiter returns
-            self._lane.wait_idle(_JOIN_TIMEOUT)
-        if isinstance(result, PusherError):
-            raise result
+        _wait_for(self._waiting, self._lane, outcome, timeout, what, cause)
+
+
+def _wait_for(waiting: threading.Condition, lane: Lane, outcome: Callable[[], bool | PusherError],
+              timeout: float | None, what: str, cause: Callable[[], str | None]) -> None:
+    """Block until ``outcome()`` is true (raise it when it is an error) or ``timeout``
+    passes (``TimeoutError`` naming ``cause()``); return once the observers have seen the
+    change. The outcome only reads the core (no step, which would deliver under this lock);
+    it is evaluated again after every change, once its effects were carried out."""
+    with waiting:
+        if not waiting.wait_for(outcome, timeout):
+            last = cause()
+            raise TimeoutError(f"no {what} within {timeout} s"
+                               + (f"; last attempt: {last}" if last else ""))
+        result = outcome()
+    if not lane.in_lane:  # the change is posted to the lane: delivered before we return
+        lane.wait_idle(_JOIN_TIMEOUT)
+    if isinstance(result, PusherError):
+        raise result
 
 
 class _Timers:

@@ -67,6 +67,22 @@ DROP = RouteKey("drop")
 """What :meth:`Core.route` answers for an event nobody may see."""
 
 _ENCRYPTED = "private-encrypted-"
+_INTERNAL = INTERNAL_PREFIX = protocol.INTERNAL_PREFIX
+_TO_USER = protocol.SERVER_TO_USER_PREFIX
+
+DECIDED_PREFIXES = ("#", _ENCRYPTED)
+"""Channels whose events :meth:`Core.route` decides one by one (the signed-in user's, the
+encrypted ones). The rule of the hot path: an event on any other channel that is neither a
+protocol event (:data:`~rxpusher._core.handlers.HANDLERS`) nor internal goes to its
+channel's streams and the global ones; :func:`is_plain` says so, and the shell applies it
+inline (it is :meth:`Core.route`'s answer for those events, without a call per event)."""
+
+
+def is_plain(name: str, channel: str | None) -> bool:
+    """True for an event :meth:`Core.route` routes to ``channel`` without looking at state
+    (the shell inlines this test on the hot path)."""
+    return (channel is not None and name not in HANDLERS and not name.startswith(_INTERNAL)
+            and not channel.startswith(DECIDED_PREFIXES))
 
 
 class Core:
@@ -84,7 +100,6 @@ class Core:
         self.subscriptions = Subscriptions(options, authorizer, self.out, self.streams,
                                            self.connection, wallclock)
         self.user = SignIn(authorizer, self.out)
-        self.handlers = HANDLERS
         # read and written without the lock by the reader: counters only
         self.frames_in = 0
         self.bytes_in = 0
@@ -412,9 +427,11 @@ class Core:
 
     def frames_arrived(self, attempt: int, texts: list[str], now: float) -> bool:
         """Lock-free: text frames read together; False when ``attempt`` is stale."""
-        if attempt != self.connection.attempt:
+        conn = self.connection
+        if attempt != conn.attempt:
             return False
-        self.connection.activity(now)
+        conn.last_activity = now  # Connection.activity, inlined: once per read
+        conn.inbound += 1
         self.frames_in += len(texts)
         size = 0
         for text in texts:
@@ -427,18 +444,19 @@ class Core:
         """Lock-free: where a decoded event goes. :data:`STEP`: to :meth:`receive` under the
         lock (a protocol event, or an encrypted one); :data:`DROP`: nowhere; None: the global
         streams only; :data:`~rxpusher._router.USER`: the signed-in user's streams only;
-        else the channel's name (its streams and the global ones)."""
+        else the channel's name (its streams and the global ones). The hot path: module
+        constants, no call."""
         name = event.name
-        if name in self.handlers:
+        if name in HANDLERS:
             return STEP
-        if name.startswith(protocol.INTERNAL_PREFIX):
+        if name.startswith(_INTERNAL):
             return DROP
         channel = event.channel
         if channel is None:
             return None
         if channel.startswith("#"):
             user_id = self.user.user_id
-            if user_id is not None and channel == protocol.SERVER_TO_USER_PREFIX + user_id:
+            if user_id is not None and channel == _TO_USER + user_id:
                 return USER
             return DROP
         if channel.startswith(_ENCRYPTED) and not name.startswith("pusher"):
@@ -449,7 +467,7 @@ class Core:
         """An event :meth:`route` sent here (``frame`` is its raw text)."""
         if not self.connection.current(attempt):
             return
-        handler = self.handlers.get(event.name)
+        handler = HANDLERS.get(event.name)
         if handler is None:
             keys.receive(self.subscriptions, event)
             return

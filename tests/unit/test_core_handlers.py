@@ -241,3 +241,21 @@ def test_a_public_subscription_count_goes_to_the_global_streams() -> None:
     connected(core)
     effects = receive(core, "pusher:subscription_count", {"subscription_count": 1})
     assert delivered(effects) == [("pusher:subscription_count", None, {"subscription_count": 1})]
+
+
+def test_the_plain_event_rule_of_the_hot_path_agrees_with_route() -> None:
+    from rxpusher._core import is_plain
+
+    core = make_core()
+    connected(core)
+    receive(core, "pusher:signin_success", {"user_data": json.dumps({"id": 1})})
+    cases = [("tick", "prices"), ("tick", None), ("pusher:subscription_succeeded", "prices"),
+             ("pusher_internal:x", "prices"), ("tick", "#server-to-user-1"),
+             ("tick", "#server-to-user-2"), ("tick", "private-encrypted-x"),
+             ("pusher:cache_miss", "private-encrypted-x"), ("client-x", "presence-room"),
+             *[(name, "prices") for name in HANDLERS]]
+    for name, channel in cases:
+        event, _ = frame(name, {}, channel=channel)
+        if is_plain(name, channel):
+            assert core.route(event) == channel, (name, channel)
+    assert is_plain("tick", "prices") and not is_plain("tick", "private-encrypted-x")
