@@ -2,7 +2,8 @@
 it (``rxpusher listen --seq`` and ``rxpusher bridge --seq``):
 
 ``GET URL?channel=..&event=..&after=..&before=..`` (``before`` left out when it is None: up
-to now) answers a JSON list of event data. The call is bounded in time (one deadline for
+to now; ``event`` left out for a channel-wide sequence, ``event`` None: every event of the
+channel) answers a JSON list of event data. The call is bounded in time (one deadline for
 connecting and reading) and in size; any other answer raises, which the sequenced stream
 reports as a ``BackfillError`` and a ``Gap``.
 """
@@ -33,9 +34,10 @@ class BackfillAnswerError(ValueError):
 def http_backfill(url: str, *, timeout: float = 10.0, max_bytes: int = MAX_ANSWER_BYTES,
                   headers: dict[str, str] | None = None,
                   session: requests.Session | None = None,
-                  ) -> Callable[[str, str, int, int | None], list[Any]]:
+                  ) -> Callable[[str, str | None, int, int | None], list[Any]]:
     """A ``backfill(channel, event, after, before)`` for :func:`rxpusher.sequenced` that
-    GETs ``url`` with those four query parameters and returns the JSON list it answers.
+    GETs ``url`` with those four query parameters and returns the JSON list it answers
+    (``event`` None, a channel-wide sequence, and ``before`` None are left out).
 
     Raises ``BackfillAnswerError`` (a ``ValueError``) for a status other than 200, a body
     over ``max_bytes`` or that is not a JSON list, and ``TimeoutError`` past ``timeout``
@@ -44,8 +46,11 @@ def http_backfill(url: str, *, timeout: float = 10.0, max_bytes: int = MAX_ANSWE
         raise ValueError(f"the backfill URL must be http:// or https://, got {url!r}")
     http = session or requests.Session()
 
-    def backfill(channel: str, event: str, after: int, before: int | None) -> list[Any]:
-        params: dict[str, str | int] = {"channel": channel, "event": event, "after": after}
+    def backfill(channel: str, event: str | None, after: int, before: int | None) -> list[Any]:
+        params: dict[str, str | int] = {"channel": channel}
+        if event is not None:
+            params["event"] = event
+        params["after"] = after
         if before is not None:
             params["before"] = before
         deadline = time.monotonic() + timeout

@@ -37,7 +37,7 @@ from ._client import Pusher
 from ._exceptions import ConnectionRefused
 from ._protocol import Event
 from ._backfill import http_backfill, seq_field
-from ._sequenced import Backfill, Gap, sequenced
+from ._sequenced import ChannelBackfill, Gap, sequenced
 from .server.serve import DESCRIPTION as SERVE_DESCRIPTION
 from .server.serve import EPILOG as SERVE_EPILOG
 from .server.serve import add_arguments as add_serve_arguments
@@ -68,17 +68,20 @@ EPILOG_LISTEN = f"""examples:
       --channel presence-room --secret-file ./secret --channel-data '{{"user_id": "1"}}'
   rxpusher listen APP_KEY --channel prices --event new-price --seq seq \\
       --backfill-url https://backend.example/missed
+  rxpusher listen APP_KEY --channel orders --seq seq
 
 output: one JSON line per event on stdout: channel, event, data, user_id and
 received_at (UTC, ISO 8601); connection states and errors go to stderr, with
 anything the server sent escaped.
 
 --seq FIELD: each --event is delivered in the order of data[FIELD] (consecutive
-integers set by the publisher), each seq once, across reconnects; a range that
-cannot be recovered is one "[gap CHANNEL EVENT: FIRST..LAST missing]" line on
-stderr. --backfill-url URL fetches what is missing with a GET of
-URL?channel=..&event=..&after=..&before=.. (before left out: up to now) that
-answers a JSON list of event data.
+integers set by the publisher), each seq once, across reconnects; without --event
+every event of the channel is, numbered by one seq (the channel-wide sequence;
+pusher:* protocol events are not part of it). A range that cannot be recovered is
+one "[gap CHANNEL EVENT: FIRST..LAST missing]" line on stderr ("[gap CHANNEL: ..]"
+without --event). --backfill-url URL fetches what is missing with a GET of
+URL?channel=..&event=..&after=..&before=.. (before left out: up to now; event left
+out without --event: every event) that answers a JSON list of event data.
 
 {SETTINGS_HELP}
 
@@ -99,13 +102,22 @@ reached (one line on stderr), 2 for a usage error."""
 EPILOG_BRIDGE = f"""examples:
   rxpusher bridge APP_KEY --cluster eu --channel prices --to redis://localhost:6379/0
   rxpusher bridge --local --channel prices --to nats://localhost:4222 --subject 'feed.{{channel}}'
+  rxpusher bridge APP_KEY --cluster eu --channel prices --to redis://localhost:6379/0 \\
+      --seq seq --backfill-url https://app.example/missing
   rxpusher bridge APP_KEY --cluster eu --channel prices --event tick --seq seq \\
-      --backfill-url https://app.example/missing --to redis://localhost:6379/0
+      --to redis://localhost:6379/0
 
 every entry: type (event, interruption or gap), id, channel, event, data (JSON
 text), user_id, seq (with --seq) and received_at. Writes are idempotent on id
 (<channel>:<seq> with --seq, else a digest of channel, event and data), so a
 restarted bridge, or two bridges on one feed, write each event once.
+
+--seq FIELD: each channel's events in the order of data[FIELD], each seq once: the
+one --event NAME given, or without --event every event of the channel numbered by
+one seq (each entry keeps its event's name; a backfilled one is named by the
+"event" string of its data, else by the last name received live on the channel).
+A restart resumes after the channel's last seq in the broker; --backfill-url
+fetches what was missed (event left out of the query without --event).
 
 {SETTINGS_HELP}
 
@@ -150,11 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--health", action="store_true",
                         help="print a health snapshot to stderr every second")
     listen.add_argument("--seq", metavar="FIELD",
-                        help="deliver each --event in the order of data[FIELD], each seq once; "
-                        "print gaps on stderr")
+                        help="deliver each --event (without --event: every event of the "
+                        "channel, one seq) in the order of data[FIELD], each seq once; print "
+                        "gaps on stderr")
     listen.add_argument("--backfill-url", metavar="URL",
                         help="with --seq: fetch missing events with GET "
-                        "URL?channel=..&event=..&after=..&before=.. (a JSON list of data)")
+                        "URL?channel=..&event=..&after=..&before=.. (a JSON list of data; "
+                        "event left out without --event)")
     add_verbosity(listen, "connection attempts and their causes")
 
     replay = commands.add_parser(
@@ -207,14 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
     names.add_argument("--subject", metavar="TEMPLATE",
                        help="NATS subject (default pusher.{channel}.{event})")
     bridge.add_argument("--seq", metavar="FIELD",
-                        help="sequence the feed on this data field (consecutive integers): each "
-                             "seq once, in order; a restart resumes after the last seq written")
+                        help="sequence each channel on this data field (consecutive integers): "
+                             "each seq once, in order; a restart resumes after the channel's "
+                             "last seq written")
     bridge.add_argument("--event", "-e", action="append",
-                        help="only these events (repeatable; with --seq: the sequenced event, "
-                             "default every event of the channel)")
+                        help="only these events (repeatable; with --seq: once, the sequenced "
+                             "event; default every event of the channel, one seq)")
     bridge.add_argument("--backfill-url", metavar="URL",
                         help="with --seq: GET URL?channel=..&event=..&after=..&before=.. answers "
-                             "a JSON list of the missing events' data")
+                             "a JSON list of the missing events' data (event left out without "
+                             "--event)")
     bridge.add_argument("--max-buffer", type=positive_int, default=100_000,
                         help="entries kept while the broker is down (default 100000; beyond, "
                              "the oldest are dropped and a gap entry records them)")
@@ -419,13 +435,12 @@ def listen(args: argparse.Namespace) -> int:
             raise UsageError(f"--channel-data is not JSON: {exc}") from exc
     if args.backfill_url and not args.seq:
         raise UsageError("--backfill-url needs --seq FIELD")
-    if args.seq and not args.event:
-        raise UsageError("--seq needs the events to sequence: give --event NAME")
     try:
         backfill = http_backfill(args.backfill_url) if args.backfill_url else None
         pusher = Pusher(key, auto_connect=False, **options)
         channels = [pusher.channel(name) for name in args.channel]
-        streams = _sequenced_streams(channels, args.event, args.seq, backfill) if args.seq else None
+        streams = _sequenced_streams(channels, args.event or [], args.seq, backfill) \
+            if args.seq else None
         recording = pusher.record(args.record) if args.record else None
     except (ValueError, TypeError) as exc:
         raise UsageError(escape(str(exc))) from exc
@@ -441,12 +456,17 @@ def listen(args: argparse.Namespace) -> int:
 
 
 def _sequenced_streams(channels: list[Channel], events: list[str], field: str,
-                       backfill: Backfill | None) -> list[Observable[Event]]:
-    """``--seq FIELD``: one sequenced stream per channel and event, as :class:`Event`s;
+                       backfill: ChannelBackfill | None) -> list[Observable[Event]]:
+    """``--seq FIELD``: one sequenced stream per channel and event, as :class:`Event`s
+    (without ``--event``: one per channel, of every event: the channel-wide sequence);
     each gap is one line on stderr."""
     seq = seq_field(field)
     streams: list[Observable[Event]] = []
     for channel in channels:
+        if not events:
+            wide = sequenced(channel, None, seq=seq, backfill=backfill)
+            wide.gaps.subscribe(lambda gap: _say(_gap_line(gap)))
+            streams.append(wide.named_events)
         for event in dict.fromkeys(events):
             feed = sequenced(channel, event, seq=seq, backfill=backfill)
             feed.gaps.subscribe(lambda gap: _say(_gap_line(gap)))
@@ -462,7 +482,8 @@ def _as_event(name: str, channel: str, data: Any) -> Event:
 def _gap_line(gap: Gap) -> str:
     last = "?" if gap.last is None else str(gap.last)
     count = "" if gap.last is None else f" ({gap.last - gap.first + 1})"
-    return f"[gap {escape(gap.channel)} {escape(gap.event)}: {gap.first}..{last} missing{count}]"
+    event = "" if gap.event is None else f" {escape(gap.event)}"  # None: channel-wide
+    return f"[gap {escape(gap.channel)}{event}: {gap.first}..{last} missing{count}]"
 
 
 def _health_line(health: Health) -> str:

@@ -161,12 +161,13 @@ class AuthenticationError(PusherError):
 class BackfillError(PusherError):
     """The backfill of a sequenced stream (``rxpusher.sequenced``) raised, timed out or
     answered something that is not an iterable of data. ``channel``, ``event``, ``after``
-    and ``before`` are the call's arguments; the original exception is ``__cause__``. What
-    it was to bring is reported as a ``Gap``."""
+    and ``before`` are the call's arguments (``event`` None for a channel-wide sequence);
+    the original exception is ``__cause__``. What it was to bring is reported as a ``Gap``."""
 
-    def __init__(self, channel: str, event: str, after: int, before: int | None,
+    def __init__(self, channel: str, event: str | None, after: int, before: int | None,
                  message: str) -> None:
-        super().__init__(f"backfill of {event!r} on {channel!r} after {after} before {before} "
+        what = "every event" if event is None else repr(event)
+        super().__init__(f"backfill of {what} on {channel!r} after {after} before {before} "
                          f"failed: {message}")
         self.channel = channel
         self.event = event

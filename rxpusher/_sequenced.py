@@ -2,8 +2,9 @@
 one stream in which each seq is delivered once, in order, across reconnects and connections.
 
 This module is the threaded shell around the pure :class:`~rxpusher._sequencing.Sequencer`.
-It observes each channel through the public API (``channel.events(event)``,
-``channel.state``, ``channel.interruptions``), feeds the core under a lock of its own and
+It observes each channel through the public API (``channel.events(event)``, or
+``channel.events()`` for the channel-wide sequence of ``event=None``, ``channel.state``,
+``channel.interruptions``), feeds the core under a lock of its own and
 carries out the effects:
 
 - deliveries and gap notices are posted to a :class:`~rxpusher._internal.lane.Lane` of the
@@ -24,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 from reactivex import Observable, abc
 from reactivex.disposable import BooleanDisposable, Disposable, SerialDisposable
@@ -36,6 +37,7 @@ from ._channels import Channel
 from ._exceptions import BackfillError, InternalError, ObserverError, ProtocolError, PusherError
 from ._internal.lane import Lane
 from ._internal.timers import shared_timers
+from ._protocol import Event
 from ._router import GLOBAL, Sink, emit_to, end_all, observable
 from ._session import bind_bridge
 from ._sequencing import (
@@ -54,33 +56,57 @@ from ._states import ChannelState
 if TYPE_CHECKING:
     from ._session import ClientSession
 
-__all__ = ["Backfill", "Gap", "Sequenced", "SequencedCounters", "sequenced"]
+__all__ = ["Backfill", "ChannelBackfill", "Gap", "Sequenced", "SequencedCounters", "sequenced"]
 
 Backfill = Callable[[str, str, int, int | None], Iterable[Any]]
 """``backfill(channel_name, event, after, before)`` -> the data of the events with
 ``after < seq < before`` (``before`` None: up to now), in any order."""
+
+ChannelBackfill = Callable[[str, str | None, int, int | None], Iterable[Any]]
+"""The backfill of a channel-wide sequence (``event=None``): called with ``event`` None,
+it returns the data of every event of the channel in the range, whatever its name."""
+
+_PROTOCOL_PREFIXES = ("pusher:", "pusher_internal:")
+"""Events of the protocol (per connection): never part of a channel-wide sequence."""
 
 _WORKERS = 4  # backfill calls under way at once, per stream
 
 
 class Gap(NamedTuple):
     """Seqs ``first..last`` (inclusive) of ``event`` on ``channel`` that a sequenced stream
-    will not deliver: they were neither received nor backfilled in time. ``last`` is None
-    when the end is not known; ``detected_at`` is a UTC ``datetime``."""
+    will not deliver: they were neither received nor backfilled in time. ``event`` is None
+    for a channel-wide sequence (``sequenced(..., event=None)``); ``last`` is None when the
+    end is not known; ``detected_at`` is a UTC ``datetime``."""
 
     channel: str
-    event: str
+    event: str | None
     first: int
     last: int | None
     detected_at: datetime
 
 
+@overload
+def sequenced(
+    channels: Channel | Sequence[Channel], event: str, *, seq: Callable[[Any], int],
+    backfill: Backfill | None = None, reorder_window: float = 0.5,
+    backfill_timeout: float = 10.0, max_pending: int = 10_000, start: int | None = None,
+) -> Sequenced: ...
+
+
+@overload
+def sequenced(
+    channels: Channel | Sequence[Channel], event: None, *, seq: Callable[[Any], int],
+    backfill: ChannelBackfill | None = None, reorder_window: float = 0.5,
+    backfill_timeout: float = 10.0, max_pending: int = 10_000, start: int | None = None,
+) -> Sequenced: ...
+
+
 def sequenced(
     channels: Channel | Sequence[Channel],
-    event: str,
+    event: str | None,
     *,
     seq: Callable[[Any], int],
-    backfill: Backfill | None = None,
+    backfill: Backfill | ChannelBackfill | None = None,
     reorder_window: float = 0.5,
     backfill_timeout: float = 10.0,
     max_pending: int = 10_000,
@@ -100,6 +126,12 @@ def sequenced(
     channel covered, ``backfill(..., after=last_delivered, before=None)`` fetches what was
     published meanwhile. At most ``max_pending`` events are held. Delivery starts after
     ``start`` when given (``start + 1 ..`` is backfilled at once), else at the first event.
+
+    ``event=None`` is the channel-wide sequence: every event of the channel, whatever its
+    name, numbered by one ``seq`` (the protocol's own ``pusher:*`` and
+    ``pusher_internal:*`` events are never part of it). The backfill is then called with
+    ``event`` None and answers the data of every event of the channel in the range; gaps
+    have ``event`` None. ``named_events`` tells each item's event name.
     See :class:`Sequenced` for the streams.
     """
     sources = [channels] if isinstance(channels, Channel) else list(channels)
@@ -107,8 +139,8 @@ def sequenced(
         raise TypeError("channels must be a Channel or a non-empty list of Channels")
     if len(set(sources)) != len(sources):
         raise ValueError("the same channel of the same client is given twice")
-    if not isinstance(event, str) or not event:
-        raise ValueError("event must be a non-empty event name")
+    if event is not None and (not isinstance(event, str) or not event):
+        raise ValueError("event must be a non-empty event name, or None for every event")
     if not callable(seq):
         raise TypeError("seq must be a callable: data -> int")
     if backfill is not None and not callable(backfill):
@@ -189,21 +221,27 @@ class Sequenced:
       ``SubscriptionError`` on one of several channels is reported on that client's
       ``errors`` and the others go on; when every channel failed (the only one, say) it
       errors with the last failure.
+    - ``named_events``: the same deliveries as ``events``, each as an
+      :class:`~rxpusher.Event` ``(name, channel, data)``, for the event name of each item of
+      a channel-wide sequence (``event=None``; see :attr:`named_events`). Observing it counts
+      like observing ``events``.
     - ``gaps``: a :class:`Gap` for each range that will not be delivered (a view: observing
       it subscribes nothing); completes with ``events``.
     - ``counters``: a :class:`SequencedCounters` snapshot (delivered, duplicates,
       backfilled, gaps, missing, pending, fetching).
     """
 
-    def __init__(self, channels: list[Channel], event: str, seq: Callable[[Any], int],
-                 backfill: Backfill | None, reorder_window: float, backfill_timeout: float,
-                 max_pending: int, start: int | None) -> None:
+    def __init__(self, channels: list[Channel], event: str | None, seq: Callable[[Any], int],
+                 backfill: Backfill | ChannelBackfill | None, reorder_window: float,
+                 backfill_timeout: float, max_pending: int, start: int | None) -> None:
         self.channels: tuple[Channel, ...] = tuple(channels)
         """The channels merged, in the order given."""
         self.event = event
-        """The event name."""
+        """The event name; None for the channel-wide sequence (every event of the channel)."""
         self._clients = [_Client(c) for c in channels]
         self._names = [c.name for c in channels]
+        self._what = "events" if event is None else repr(event)
+        self._last_name: list[str | None] = [None] * len(channels)  # live, per channel
         self._seq = seq
         self._backfill = backfill
         self._max_answer = max_pending
@@ -215,7 +253,8 @@ class Sequenced:
         self._report = first.report
         self._report_observer = first.report_observer
         self._lane = Lane(self._report_library)
-        self._observers: tuple[Sink, ...] = ()
+        self._observers: tuple[Sink, ...] = ()  # of the data
+        self._named: tuple[Sink, ...] = ()  # of the data as Events
         self._gap_observers: tuple[Sink, ...] = ()
         self._links: list[abc.DisposableBase] = []
         self._generation = 0
@@ -246,6 +285,24 @@ class Sequenced:
 
         def subscribe(observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
             disposable = self._attach(observer)
+            for client, name in zip(self._clients, self._names):
+                bind_bridge(observer, client.session, name, self.event)  # a broker sink
+            return disposable
+
+        return observable(subscribe)
+
+    @property
+    def named_events(self) -> Observable[Event]:
+        """What ``events`` delivers, each item as an :class:`~rxpusher.Event` ``(name, channel,
+        data)``: the name of the live event it came from (with an ``event`` name: that name),
+        the channel it arrived on or was backfilled for, and no ``user_id`` for a backfilled
+        item. A backfilled item of a channel-wide sequence (``event=None``) carries no name of
+        its own: it is named by the string field ``"event"`` of its data when the data is an
+        object that has one, else by the last event name received live on that channel (``""``
+        before the first). Observing it counts like observing ``events``."""
+
+        def subscribe(observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
+            disposable = self._attach(observer, named=True)
             for client, name in zip(self._clients, self._names):
                 bind_bridge(observer, client.session, name, self.event)  # a broker sink
             return disposable
@@ -285,11 +342,15 @@ class Sequenced:
 
     # ---- observers of events ---------------------------------------------------------------
 
-    def _attach(self, observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
+    def _attach(self, observer: abc.ObserverBase[Any], named: bool = False
+                ) -> abc.DisposableBase:
         sink, bind = self._clients[0].sink(observer)
         with self._lock:
-            self._observers = self._observers + (sink,)
-            starting = len(self._observers) == 1
+            if named:
+                self._named = self._named + (sink,)
+            else:
+                self._observers = self._observers + (sink,)
+            starting = len(self._observers) + len(self._named) == 1
             if starting:
                 self._generation += 1
                 generation = self._generation
@@ -300,11 +361,12 @@ class Sequenced:
 
         def dispose() -> None:
             with self._lock:
-                if sink not in self._observers:
+                if sink not in self._observers and sink not in self._named:
                     return
                 self._observers = tuple(s for s in self._observers if s is not sink)
+                self._named = tuple(s for s in self._named if s is not sink)
                 links: list[abc.DisposableBase] = []
-                if not self._observers:
+                if not self._observers and not self._named:
                     links, self._links = self._links, []
                     self._generation += 1
                     self._apply(self._core.stop())
@@ -325,8 +387,9 @@ class Sequenced:
                 self._on_state, generation, index))))
             links.append(channel.interruptions.subscribe(_View(functools.partial(
                 self._on_interruption, generation, index))))
-            links.append(channel.events(self.event).subscribe(
-                _EventObserver(self, index, generation)))
+            events: Observable[Any] = channel.events() if self.event is None \
+                else channel.events(self.event)
+            links.append(events.subscribe(_EventObserver(self, index, generation)))
         with self._lock:
             current = generation == self._generation
             if current:
@@ -351,12 +414,20 @@ class Sequenced:
         self._input(generation, "interrupted", source)
 
     def _event_input(self, generation: int, source: int) -> Callable[[Any], None]:
-        """The ``on_next`` of one channel's ``events(event)``: the hot path of the stream."""
+        """The ``on_next`` of one channel's ``events(event)`` (``events()`` with
+        ``event=None``): the hot path of the stream."""
         seq, lock, core, lane = self._seq, self._lock, self._core, self._lane
         post, drain, report = lane.post, lane.drain, self._report_observer
         enter, leave = lane.enter, lane.leave
+        deliver, last_name = self._deliver, self._last_name
 
-        def on_next(data: Any) -> None:
+        def on_next(value: Any) -> None:
+            if self.event is None:  # the channel-wide sequence: an Event, the item held
+                if value.name.startswith(_PROTOCOL_PREFIXES):
+                    return
+                data = value.data
+            else:
+                data = value
             try:
                 number = seq(data)
             except Exception as exc:  # noqa: BLE001 - the user's seq function
@@ -373,19 +444,24 @@ class Sequenced:
             if generation != self._generation:
                 lock.release()
                 return
+            if self.event is None:
+                last_name[source] = value.name
             if core.in_order(number):  # the common case: next in line, nothing held
-                observers = self._observers
+                observers, named = self._observers, self._named
                 if enter():  # nobody delivers: deliver it here, in order, after the lock
                     lock.release()
                     try:
-                        emit_to(observers, data, report)
+                        if named:
+                            deliver(observers, named, value, source)
+                        else:
+                            emit_to(observers, data, report)
                     finally:
                         leave()
                     return
-                post(emit_to, observers, data, report)
+                post(deliver, observers, named, value, source)
             else:
                 try:
-                    self._apply(core.event(source, number, data, self._now()))
+                    self._apply(core.event(source, number, value, self._now()))
                 finally:
                     lock.release()
                 drain()
@@ -395,9 +471,35 @@ class Sequenced:
 
         return on_next
 
+    def _deliver(self, observers: tuple[Sink, ...], named: tuple[Sink, ...], item: Any,
+                 source: int) -> None:
+        """Deliver one held item (an Event for the channel-wide sequence, else the data) to
+        the observers of ``events`` and of ``named_events`` (in the lane)."""
+        report = self._report_observer
+        if self.event is None:
+            data, event = item.data, item
+        else:
+            data, event = item, None
+        if observers:
+            emit_to(observers, data, report)
+        if named:
+            if event is None:
+                event = Event(self.event or "", self._names[source], data)
+            emit_to(named, event, report)
+
+    def _backfilled(self, source: int, data: Any) -> Any:
+        """A backfilled item as held: for the channel-wide sequence an Event named as
+        :attr:`named_events` says."""
+        if self.event is not None:
+            return data
+        name = data.get("event") if isinstance(data, dict) else None
+        if not isinstance(name, str):
+            name = self._last_name[source] or ""
+        return Event(name, self._names[source], data)
+
     def _bad_seq(self, source: int, data: Any, why: str,
                  cause: BaseException | None = None) -> None:
-        error = ProtocolError(f"{self.event!r} on {self._names[source]!r} dropped from the "
+        error = ProtocolError(f"{self._what} on {self._names[source]!r} dropped from the "
                               f"sequenced stream: {why}", _describe(data))
         error.__cause__ = cause
         self._clients[source].report(error)
@@ -409,7 +511,8 @@ class Sequenced:
             kind = type(effect)
             if kind is Deliver:
                 assert isinstance(effect, Deliver)
-                self._lane.post(emit_to, self._observers, effect.data, self._report_observer)
+                self._lane.post(self._deliver, self._observers, self._named, effect.data,
+                                effect.source)
             elif kind is Missing:
                 assert isinstance(effect, Missing)
                 gap = Gap(self._names[effect.source], self.event, effect.first, effect.last,
@@ -455,7 +558,7 @@ class Sequenced:
         generation = self._generation
         self._workers.submit(lambda: self._run_fetch(backfill, channel, fetch, token, generation))
 
-    def _run_fetch(self, backfill: Backfill, channel: str, fetch: Fetch,
+    def _run_fetch(self, backfill: Backfill | ChannelBackfill, channel: str, fetch: Fetch,
                    token: BooleanDisposable, generation: int) -> None:
         """On a worker thread: call the backfill and hand its answer to the core."""
         after, before = fetch.after, fetch.before
@@ -464,7 +567,7 @@ class Sequenced:
         if token.is_disposed:
             return  # timed out or abandoned while it waited for a worker
         try:
-            answer = backfill(channel, self.event, after, before)
+            answer = backfill(channel, self.event, after, before)  # type: ignore[arg-type]
             if isinstance(answer, (str, bytes, dict)) or not isinstance(answer, Iterable):
                 raise TypeError(f"backfill returned {shorten(repr(answer))}, "
                                 "not an iterable of data")
@@ -483,7 +586,7 @@ class Sequenced:
                     self._bad_seq(fetch.source, data, f"seq() returned {shorten(repr(number))}, "
                                   "not an int")
                     continue
-                items.append((int(number), data))
+                items.append((int(number), self._backfilled(fetch.source, data)))
         except Exception as exc:  # noqa: BLE001 - the user's backfill
             failure = BackfillError(channel, self.event, after, before,
                                     f"{type(exc).__name__}: {shorten(str(exc))}")
@@ -503,7 +606,8 @@ class Sequenced:
 
     def _end(self, error: Exception | None) -> None:
         """Every channel ended: end the observers, release the threads (lock held)."""
-        observers, self._observers = self._observers, ()
+        observers, self._observers = self._observers + self._named, ()
+        self._named = ()
         gap_observers, self._gap_observers = self._gap_observers, ()
         links, self._links = self._links, []
         self._generation += 1

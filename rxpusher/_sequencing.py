@@ -49,6 +49,7 @@ class Deliver:
     seq: int
     data: Any
     backfilled: bool
+    source: int  # the source it came from (live) or was fetched for (backfilled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +209,7 @@ class Sequencer:
         if last is None or (seq == last + 1 and not self._heap):  # the common case
             self.last = seq
             self.delivered += 1
-            return [Deliver(seq, data, False)]
+            return [Deliver(seq, data, False, source)]
         if seq <= last or seq in self._held:
             self.duplicates += 1
             return []
@@ -350,7 +351,7 @@ class Sequencer:
         self.delivered += 1
         if held.backfilled:
             self.backfilled += 1
-        effects.append(Deliver(seq, held.data, held.backfilled))
+        effects.append(Deliver(seq, held.data, held.backfilled, held.source))
 
     def _gap(self, source: int, first: int, last: int | None, effects: list[Effect]) -> None:
         self.gaps += 1

@@ -2,9 +2,10 @@
 
 The command line parses its options (``rxpusher._cli``) and hands a :class:`Plan` and the
 client here. Without ``--seq`` one sink observes every channel's events; with ``--seq FIELD``
-each channel gets a sequenced feed of its ``--event`` (``rxpusher.sequenced``) and a sink of
-its own, resumed after the last seq already in the broker (``start=``), so that with
-``--backfill-url`` a restart loses nothing.
+each channel gets a sequenced feed (``rxpusher.sequenced``) of its ``--event``, or without
+``--event`` of all its events numbered by one seq (``event=None``, the entries named by
+``named_events``), and a sink of its own, resumed after the last seq already in the broker
+for that channel (``start=``), so that with ``--backfill-url`` a restart loses nothing.
 """
 
 from __future__ import annotations
@@ -77,9 +78,9 @@ class Plan:
         events = tuple(dict.fromkeys(args.event or ()))
         if args.backfill_url and not args.seq:
             raise ValueError("--backfill-url needs --seq FIELD")
-        if args.seq and len(events) != 1:
-            raise ValueError("--seq needs the one event to sequence: give --event NAME once "
-                             "(the seq numbers the events of a channel)")
+        if args.seq and len(events) > 1:
+            raise ValueError("--seq sequences one --event NAME, or without --event every "
+                             "event of the channel (one seq numbers them all)")
         return cls(url, tuple(dict.fromkeys(args.channel)), args.stream, args.subject, args.seq,
                    events, args.backfill_url, args.max_buffer, args.flush_timeout, args.health)
 
@@ -173,9 +174,11 @@ def _say_state(say: Say, channel: str, state: str) -> None:
 def _sequence(pusher: Pusher, plan: Plan, channels: list[Any], sinks: list[BrokerSink],
               reconnect: Backoff, stop: _Stop, say: Say) -> None:
     """``--seq``: per channel a sink and a sequenced feed resumed after the broker's last
-    seq (asked again with the backoff while the broker does not answer)."""
+    seq (asked again with the backoff while the broker does not answer). Without
+    ``--event`` the feed is channel-wide (every event, one seq) and the sink observes its
+    ``named_events``, so that each entry keeps its event's name."""
     assert plan.seq is not None
-    event = plan.events[0]
+    event = plan.events[0] if plan.events else None
     backfill = http_backfill(plan.backfill_url) if plan.backfill_url else None
     for channel in channels:
         sink = plan.sink(reconnect, channel.name, event)
@@ -187,12 +190,16 @@ def _sequence(pusher: Pusher, plan: Plan, channels: list[Any], sinks: list[Broke
                          start=start)
         sink.watch(channel)
         feed.gaps.subscribe(sink)
-        feed.events.subscribe(sink)
-        say(f"[bridge] {escape(channel.name)} {escape(event)}: "
+        if event is None:
+            feed.named_events.subscribe(sink)
+        else:
+            feed.events.subscribe(sink)
+        what = "every event" if event is None else escape(event)
+        say(f"[bridge] {escape(channel.name)} {what}: "
             f"{'from the first event' if start is None else f'resuming after seq {start}'}")
 
 
-def _resume(sink: BrokerSink, channel: str, event: str, reconnect: Backoff, stop: _Stop,
+def _resume(sink: BrokerSink, channel: str, event: str | None, reconnect: Backoff, stop: _Stop,
             say: Say) -> int | None:
     failures = 0
     while not stop.event.is_set():

@@ -164,6 +164,7 @@ def nats_body(record: dict[str, Any]) -> bytes:
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _NOT_A_TOKEN = re.compile(r"[\s.*>]")
+_GLOB = re.compile(r"([*?\[\]\\])")
 
 
 def subject_token(text: str) -> str:
@@ -190,6 +191,20 @@ class Template:
         if self.subject:
             channel, event = subject_token(channel), subject_token(event)
         return self.text.replace("{channel}", channel).replace("{event}", event)
+
+    @property
+    def per_event(self) -> bool:
+        """True when the name depends on the event (``{event}`` in it)."""
+        return "{event}" in self.text
+
+    def any_event(self, channel: str) -> str:
+        """The names of ``channel``'s entries of every event: a NATS subject with the ``*``
+        wildcard for ``{event}``, or a Redis ``SCAN MATCH`` glob (the channel escaped)."""
+        if self.subject:
+            channel = subject_token(channel)
+        else:
+            channel = _GLOB.sub(r"\\\1", channel)
+        return self.text.replace("{channel}", channel).replace("{event}", "*")
 
     def capture(self) -> str:
         """For a subject template: the subjects a new stream must capture (its literal

@@ -23,6 +23,9 @@ DEFAULT_STREAM = "PUSHER"
 SCAN_LIMIT = 1_000
 """Messages read back at most to find the last seq of a channel on a shared subject."""
 
+TARGET_LIMIT = 1_000
+"""Subjects of one channel read at most to find its last seq (``{event}`` in the subject)."""
+
 T = TypeVar("T")
 
 
@@ -176,6 +179,14 @@ class _JetStreamBackend(Backend):
             if message.subject == subject:
                 found = _seq_of(message.data, channel, event)
         return found
+
+    def targets(self, pattern: str) -> list[str]:
+        return self._run(self._subjects(pattern))
+
+    async def _subjects(self, pattern: str) -> list[str]:
+        info = await self._js.stream_info(self.stream_name, subjects_filter=pattern)
+        subjects = info.state.subjects or {}
+        return list(subjects)[:TARGET_LIMIT]
 
     def close(self) -> None:
         nc, self._nc, self._js = self._nc, None, None

@@ -51,6 +51,9 @@ PER_CALL = 100
 SCAN_LIMIT = 10_000
 """Entries read back from the end of a stream at most to find the last seq of a channel."""
 
+TARGET_LIMIT = 1_000
+"""Streams of one channel read at most to find its last seq (``{event}`` in the stream)."""
+
 
 def dedupe_key(stream: str, entry_id: str) -> str:
     """The key that holds ``entry_id`` of ``stream`` for the dedupe window."""
@@ -118,6 +121,14 @@ class _RedisBackend(Backend):
             scanned += len(page)
             end = "(" + page[-1][0]
         return None
+
+    def targets(self, pattern: str) -> list[str]:
+        found: list[str] = []
+        for key in self._client.scan_iter(match=pattern, count=500, _type="STREAM"):
+            found.append(key)
+            if len(found) >= TARGET_LIMIT:
+                break
+        return found
 
     def close(self) -> None:
         client, self._client = self._client, None

@@ -84,6 +84,10 @@ class Backend(Protocol):
     def last_seq(self, target: str, channel: str, event: str | None) -> int | None:
         """The highest seq of ``channel`` (and ``event`` when given) in ``target``."""
 
+    def targets(self, pattern: str) -> list[str]:
+        """The targets that exist and match ``pattern`` (:meth:`Template.any_event`), at
+        most a bounded number."""
+
     def close(self) -> None:
         """Close the connection (never raises)."""
 
@@ -184,7 +188,7 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
         if isinstance(value, Interruption):
             return interruption_item(value.channel, value.lost_at, value.resubscribed_at)
         if isinstance(value, Gap):
-            return gap_item(value.channel, value.event, value.first, value.last,
+            return gap_item(value.channel, value.event or "", value.first, value.last,
                             value.detected_at)
         channel: str | None = self._channel
         event = self._event
@@ -420,14 +424,25 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
                                self._buffer.dropped_total, self._connected)
 
     def last_seq(self, channel: str, event: str | None = None) -> int | None:
-        """The highest seq of ``channel`` (and ``event``) already in the broker, or None: where
-        a restarted bridge resumes (``rxpusher.sequenced(..., start=)``). Connects on the
-        calling thread, bounded by the broker timeouts; raises :class:`BridgeError`."""
+        """The highest seq of ``channel`` (and ``event``; None: whatever the event, as a
+        channel-wide sequence numbers them) already in the broker, or None: where a restarted
+        bridge resumes (``rxpusher.sequenced(..., start=)``). With ``{event}`` in the stream
+        or subject and no ``event``, every existing stream or subject of the channel is read.
+        Connects on the calling thread, bounded by the broker timeouts; raises
+        :class:`BridgeError`."""
         backend = self._make_backend()
-        target = self._template.render(channel, event or "")
         try:
             backend.connect()
-            return backend.last_seq(target, channel, event)
+            if event is None and self._template.per_event:
+                notices = {self._template.render(channel, f"rxpusher:{kind}")
+                           for kind in ("interruption", "gap")}  # never hold events
+                targets = [target for target in backend.targets(
+                    self._template.any_event(channel)) if target not in notices]
+            else:
+                targets = [self._template.render(channel, event or "")]
+            found = [seq for seq in (backend.last_seq(target, channel, event)
+                                     for target in targets) if seq is not None]
+            return max(found, default=None)
         except BridgeError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever the broker client raises

@@ -2,6 +2,9 @@
 ``seq``, the publisher keeps what it published (its "database") and answers backfill calls
 from it. Triggers go through the official ``pusher`` SDK.
 
+- ``NumberedPublisher(sdk, channel, events=("tick", "trade"))``: one seq numbers the events
+  of every name in turn (a channel-wide sequence), each data naming its event in ``"event"``
+  (``name_of(seq)``), as a backfill answer must for the bridge to name it;
 - ``publish(n)``: the next ``n`` events (kept even when the trigger fails: the server was
   down, which is what a backfill is for); ``record_only(n)`` keeps them without sending;
 - ``run(interval)`` / ``stop()``: publish on a thread of its own until stopped;
@@ -16,15 +19,18 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
 class NumberedPublisher:
-    def __init__(self, sdk: Any, channel: str, event: str = "tick") -> None:
+    def __init__(self, sdk: Any, channel: str, event: str = "tick",
+                 events: Sequence[str] = ()) -> None:
         self.sdks = [sdk]
         self.channel = channel
         self.event = event
+        self.events = tuple(events)
         self.published: list[dict[str, Any]] = []
         self.failed_triggers = 0
         self.calls: list[tuple[str, str, int, int | None]] = []
@@ -37,9 +43,16 @@ class NumberedPublisher:
         with self._lock:
             return len(self.published)
 
+    def name_of(self, seq: int) -> str:
+        """The name of the event numbered ``seq``."""
+        return self.events[(seq - 1) % len(self.events)] if self.events else self.event
+
     def _next(self) -> dict[str, Any]:
         with self._lock:
-            data = {"seq": len(self.published) + 1, "price": 100 + len(self.published) % 7}
+            seq = len(self.published) + 1
+            data: dict[str, Any] = {"seq": seq, "price": 100 + len(self.published) % 7}
+            if self.events:
+                data["event"] = self.name_of(seq)
             self.published.append(data)
             return data
 
@@ -47,7 +60,7 @@ class NumberedPublisher:
         for _ in range(n):
             data = self._next()
             try:
-                self.sdks[0].trigger(self.channel, self.event, data)
+                self.sdks[0].trigger(self.channel, self.name_of(data["seq"]), data)
             except Exception:  # noqa: BLE001 - the server is down: the event stays recorded
                 self.failed_triggers += 1
 
@@ -69,7 +82,8 @@ class NumberedPublisher:
         if self._thread is not None:
             self._thread.join(10)
 
-    def backfill(self, channel: str, event: str, after: int, before: int | None) -> list[Any]:
+    def backfill(self, channel: str, event: str | None, after: int,
+                 before: int | None) -> list[Any]:
         with self._lock:
             self.calls.append((channel, event, after, before))
             top = len(self.published) if before is None else before - 1
@@ -89,8 +103,8 @@ class BackfillEndpoint:
                 query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
                 endpoint.requests.append(query)
                 before = int(query["before"]) if "before" in query else None
-                data = publisher.backfill(query["channel"], query["event"], int(query["after"]),
-                                          before)
+                data = publisher.backfill(query["channel"], query.get("event"),
+                                          int(query["after"]), before)
                 body = json.dumps(data).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

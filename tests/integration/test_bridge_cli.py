@@ -57,6 +57,17 @@ class Bridge:
         self.proc.wait(10)
 
 
+def written(broker: Broker, channel: str) -> list[int]:
+    """The seqs of ``channel``'s event entries in the broker, in stream order."""
+    return [e["seq"] for e in broker.events(channel)]
+
+
+def wait_written_up_to(broker: Broker, channel: str, last: int) -> None:
+    wait_for(lambda: (written(broker, channel) or [0])[-1] == last, 60,
+             message=lambda: f"seq {last} written, have up to "
+                             f"{(written(broker, channel) or [0])[-1]}")
+
+
 @pytest.fixture
 def bridges() -> Iterator[list[Bridge]]:
     made: list[Bridge] = []
@@ -105,18 +116,15 @@ def test_sigkilled_and_restarted_three_times_under_a_50_per_second_publisher_eve
     endpoint = BackfillEndpoint(publisher)
     options = ("--event", "tick", "--seq", "seq", "--backfill-url", endpoint.url)
 
-    def written() -> list[int]:
-        return [e["seq"] for e in broker.events(channel)]
-
     try:
         bridge = Bridge(server, broker, channel, *options)
         bridges.append(bridge)
         bridge.wait_subscribed()
         publisher.run(0.02)  # 50 events per second
         for _ in range(3):
-            target = len(written()) + 25
-            wait_for(lambda: len(written()) >= target, 30,
-                     message=lambda: f"{target} seqs written, have {len(written())}")
+            target = len(written(broker, channel)) + 25
+            wait_for(lambda: len(written(broker, channel)) >= target, 30, message=lambda:
+                     f"{target} seqs written, have {len(written(broker, channel))}")
             bridge.kill()  # SIGKILL: whatever it had buffered is gone with it
             target = publisher.last + 25
             wait_for(lambda: publisher.last >= target, 30)  # published while no bridge runs
@@ -125,23 +133,62 @@ def test_sigkilled_and_restarted_three_times_under_a_50_per_second_publisher_eve
             bridge.wait_line(lambda line: "resuming after seq" in line)
         publisher.stop()
         last = publisher.last
-        wait_for(lambda: (written() or [0])[-1] == last, 60,
-                 message=lambda: f"seq {last} written, have up to {(written() or [0])[-1]}")
+        wait_written_up_to(broker, channel, last)
         assert bridge.stop(signal.SIGTERM) == 0
     finally:
         publisher.stop()
         endpoint.close()
-    seqs = written()
+    seqs = written(broker, channel)
     assert seqs == list(range(1, last + 1))  # every seq once, in order
     assert endpoint.requests  # the restarts backfilled what they missed
     assert all(e["id"] == f"{channel}:{e['seq']}" for e in broker.events(channel))
+
+
+def test_as_designs_line_without_event_every_event_is_sequenced_and_a_sigkill_loses_none(
+        server: Soketi, broker: Broker, bridges: list[Bridge], unique: Any) -> None:
+    channel = unique("cli-bridge-all")
+    publisher = NumberedPublisher(server.sdk, channel, events=("tick", "trade", "quote"))
+    endpoint = BackfillEndpoint(publisher)
+    options = ("--seq", "seq", "--backfill-url", endpoint.url)  # DESIGN's line: no --event
+
+    try:
+        bridge = Bridge(server, broker, channel, *options)
+        bridges.append(bridge)
+        bridge.wait_line(lambda line: line == f"[bridge] {channel} every event: "
+                         "from the first event")
+        bridge.wait_subscribed()
+        publisher.run(0.02)  # 50 events per second, three names under one seq
+        wait_for(lambda: len(written(broker, channel)) >= 25, 30,
+                 message=lambda: f"25 seqs written, have {len(written(broker, channel))}")
+        bridge.kill()  # SIGKILL: whatever it had buffered is gone with it
+        target = publisher.last + 25
+        wait_for(lambda: publisher.last >= target, 30)  # published while no bridge runs
+        in_broker = written(broker, channel)[-1]
+        bridge = Bridge(server, broker, channel, *options)
+        bridges.append(bridge)
+        resumed = bridge.wait_line(lambda line: "resuming after seq" in line)
+        assert resumed == f"[bridge] {channel} every event: resuming after seq {in_broker}"
+        publisher.stop()
+        last = publisher.last
+        wait_written_up_to(broker, channel, last)
+        assert bridge.stop(signal.SIGTERM) == 0
+    finally:
+        publisher.stop()
+        endpoint.close()
+    events = broker.events(channel)
+    assert [e["seq"] for e in events] == list(range(1, last + 1))  # every seq once, in order
+    assert [e["event"] for e in events] == [publisher.name_of(s) for s in range(1, last + 1)]
+    assert all(e["id"] == f"{channel}:{e['seq']}" for e in events)
+    assert endpoint.requests and all("event" not in q for q in endpoint.requests)
+    assert {"channel": channel, "after": str(in_broker)} in endpoint.requests  # the restart
 
 
 @pytest.mark.parametrize("extra, message", [
     (["--to", "ftp://127.0.0.1:1"], "redis:// or nats://"),
     (["--to", "redis://127.0.0.1:1", "--subject", "x.{channel}"], "--subject is for nats://"),
     (["--to", "nats://127.0.0.1:1", "--stream", "x:{channel}"], "--stream is for redis://"),
-    (["--to", "redis://127.0.0.1:1", "--seq", "seq"], "--seq needs the one event"),
+    (["--to", "redis://127.0.0.1:1", "--seq", "seq", "--event", "a", "--event", "b"],
+     "--seq sequences one --event NAME"),
     (["--to", "redis://127.0.0.1:1", "--backfill-url", "http://127.0.0.1:9/"],
      "--backfill-url needs --seq"),
     (["--to", "redis://127.0.0.1:1", "--stream", "x:{chanel}"], "unknown placeholder"),

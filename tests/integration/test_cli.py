@@ -429,14 +429,16 @@ def test_listen_escapes_control_characters_the_server_sends(local, unique):
     assert "\\x0dgone" in err or "\\rgone" in err  # escaped by the CLI or by the client
 
 
-def test_listen_seq_backfills_what_never_arrived_and_prints_it_in_order(soketi, unique):
-    from helpers.numbered_publisher import BackfillEndpoint, NumberedPublisher
+def listen_with_backfill(soketi, publisher, *extra):
+    """``listen --seq seq --backfill-url`` (and ``extra``) on the publisher's channel while it
+    publishes 1..5, loses 6..8 on the way and publishes 9..10: (printed lines without their
+    timestamp, the backfill endpoint's requests)."""
+    from helpers.numbered_publisher import BackfillEndpoint
 
-    channel = unique("cli-seq")
-    publisher = NumberedPublisher(soketi.sdk, channel)
+    channel = publisher.channel
     endpoint = BackfillEndpoint(publisher)
     listen = subprocess.Popen(
-        [*CLI, "listen", soketi.key, "--channel", channel, "--event", "tick", "--seq", "seq",
+        [*CLI, "listen", soketi.key, "--channel", channel, *extra, "--seq", "seq",
          "--backfill-url", endpoint.url, "--count", "10", *server_args(soketi)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -451,20 +453,38 @@ def test_listen_seq_backfills_what_never_arrived_and_prints_it_in_order(soketi, 
         listen.kill()
         endpoint.close()
     assert listen.returncode == 0, err
-    printed = [without_timestamp(line) for line in out.splitlines()]
-    assert [p["data"]["seq"] for p in printed] == list(range(1, 11))
-    assert {(p["channel"], p["event"]) for p in printed} == {(channel, "tick")}
-    assert endpoint.requests == [{"channel": channel, "event": "tick", "after": "5",
-                                  "before": "9"}]
+    return [without_timestamp(line) for line in out.splitlines()], endpoint.requests
 
 
-def test_listen_seq_prints_each_gap_as_one_line(soketi, unique):
+def test_listen_seq_backfills_what_never_arrived_and_prints_it_in_order(soketi, unique):
     from helpers.numbered_publisher import NumberedPublisher
 
-    channel = unique("cli-gap")
-    publisher = NumberedPublisher(soketi.sdk, channel)
+    channel = unique("cli-seq")
+    printed, requests = listen_with_backfill(soketi, NumberedPublisher(soketi.sdk, channel),
+                                             "--event", "tick")
+    assert [p["data"]["seq"] for p in printed] == list(range(1, 11))
+    assert {(p["channel"], p["event"]) for p in printed} == {(channel, "tick")}
+    assert requests == [{"channel": channel, "event": "tick", "after": "5", "before": "9"}]
+
+
+def test_listen_seq_without_event_prints_the_channel_wide_sequence(soketi, unique):
+    from helpers.numbered_publisher import NumberedPublisher
+
+    channel = unique("cli-seq-all")
+    publisher = NumberedPublisher(soketi.sdk, channel, events=("tick", "trade", "quote"))
+    printed, requests = listen_with_backfill(soketi, publisher)
+    assert [p["data"]["seq"] for p in printed] == list(range(1, 11))  # no protocol event
+    assert [p["event"] for p in printed] == [publisher.name_of(s) for s in range(1, 11)]
+    assert {p["channel"] for p in printed} == {channel}
+    assert requests == [{"channel": channel, "after": "5", "before": "9"}]
+
+
+def listen_with_a_gap(soketi, publisher, *extra):
+    """``listen --seq seq`` (and ``extra``, no backfill) while the publisher publishes 1..2,
+    loses 3..5 on the way and publishes 6..7: (the gap line, the printed lines)."""
+    channel = publisher.channel
     listen = subprocess.Popen(
-        [*CLI, "listen", soketi.key, "--channel", channel, "--event", "tick", "--seq", "seq",
+        [*CLI, "listen", soketi.key, "--channel", channel, *extra, "--seq", "seq",
          "--count", "4", *server_args(soketi)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -478,13 +498,32 @@ def test_listen_seq_prints_each_gap_as_one_line(soketi, unique):
         out, _ = listen.communicate(timeout=30)
     finally:
         listen.kill()
+    return gap, [json.loads(line) for line in out.splitlines()]
+
+
+def test_listen_seq_without_event_prints_a_gap_of_the_channel(soketi, unique):
+    from helpers.numbered_publisher import NumberedPublisher
+
+    channel = unique("cli-gap-all")
+    publisher = NumberedPublisher(soketi.sdk, channel, events=("tick", "trade"))
+    gap, printed = listen_with_a_gap(soketi, publisher)
+    assert gap == f"[gap {channel}: 3..5 missing (3)]"
+    assert [(p["event"], p["data"]["seq"]) for p in printed] == [
+        ("tick", 1), ("trade", 2), ("trade", 6), ("tick", 7)]
+
+
+def test_listen_seq_prints_each_gap_as_one_line(soketi, unique):
+    from helpers.numbered_publisher import NumberedPublisher
+
+    channel = unique("cli-gap")
+    gap, printed = listen_with_a_gap(soketi, NumberedPublisher(soketi.sdk, channel),
+                                     "--event", "tick")
     assert gap == f"[gap {channel} tick: 3..5 missing (3)]"
-    assert [json.loads(line)["data"]["seq"] for line in out.splitlines()] == [1, 2, 6, 7]
+    assert [p["data"]["seq"] for p in printed] == [1, 2, 6, 7]
 
 
 def test_listen_seq_options_are_checked(soketi):
-    for extra, message in ((["--seq", "seq"], "--seq needs"),
-                           (["--backfill-url", "http://127.0.0.1:9/x"], "--backfill-url needs"),
+    for extra, message in ((["--backfill-url", "http://127.0.0.1:9/x"], "--backfill-url needs"),
                            (["--seq", "seq", "--event", "e", "--backfill-url", "ftp://x"],
                             "http:// or https://")):
         done = subprocess.run([*CLI, "listen", soketi.key, "--channel", "c", *extra,

@@ -98,3 +98,12 @@ def test_seq_field_reads_the_field_of_an_object_and_says_what_is_wrong() -> None
         seq([7])
     with pytest.raises(ValueError):
         seq_field("")
+
+
+def test_a_channel_wide_sequence_leaves_the_event_parameter_out(endpoint) -> None:
+    endpoint.body = json.dumps([{"seq": 4, "event": "trade"}]).encode()
+    fetch = http_backfill(endpoint.url)
+    assert fetch("AAPL", None, 3, 6) == [{"seq": 4, "event": "trade"}]
+    assert fetch("AAPL", None, 3, None) == [{"seq": 4, "event": "trade"}]
+    assert endpoint.queries == [{"channel": "AAPL", "after": "3", "before": "6"},
+                                {"channel": "AAPL", "after": "3"}]

@@ -397,3 +397,51 @@ def test_subscribing_one_sink_from_many_threads_binds_each_channel_once(pusher, 
     wait_for(lambda: len(broker.entries()) == 10)  # four observers per channel, one entry each
     assert sorted(e["channel"] for e in broker.entries()) == sorted(names)
     assert sink.stats.duplicates == 30
+
+
+class PerEventBroker(ScriptedBroker):
+    """A scripted broker that lists its targets like SCAN MATCH / a subjects filter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patterns: list[str] = []
+
+    def targets(self, pattern: str) -> list[str]:
+        import fnmatch
+
+        self.patterns.append(pattern)
+        with self.lock:
+            return sorted({t for t, _ in self.records if fnmatch.fnmatchcase(t, pattern)})
+
+
+class PerEventSink(ScriptedSink):
+    def __init__(self, backend: ScriptedBroker, **options: Any) -> None:
+        super().__init__(backend, **options)
+        self._template = Template("s:{channel}:{event}", "stream")
+
+
+def test_the_last_seq_of_a_channel_whatever_the_event_reads_each_of_its_streams(
+        pusher, server, sinks) -> None:
+    broker = PerEventBroker()
+    sink = PerEventSink(broker, seq="seq")
+    sinks.append(sink)
+    pusher.channel("c").events().subscribe(sink)
+    pusher.channel("c-1").events().subscribe(sink)
+    server.succeed("c")
+    server.succeed("c-1")
+    for name, seq in (("tick", 1), ("trade", 2), ("tick", 3), ("quote", 4), ("trade", 5)):
+        server.push(name, {"seq": seq}, channel="c")
+    server.push("tick", {"seq": 99}, channel="c-1")   # another channel's stream
+    wait_for(lambda: len(broker.entries()) == 6)
+    assert sink.last_seq("c") == 5                   # in s:c:trade, whatever the event
+    assert sink.last_seq("c", "tick") == 3           # one event: its stream only
+    assert broker.patterns == ["s:c:*"]
+    assert sink.last_seq("nobody") is None
+
+
+def test_any_event_patterns_for_streams_and_subjects() -> None:
+    assert Template("pusher:{channel}:{event}", "stream").any_event("a?[b]") == \
+        r"pusher:a\?\[b\]:*"
+    subject = Template("pusher.{channel}.{event}", "subject", subject=True)
+    assert subject.any_event("a.b c") == "pusher.a_b_c.*" and subject.per_event
+    assert not Template("pusher:{channel}", "stream").per_event

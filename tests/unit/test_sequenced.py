@@ -454,3 +454,183 @@ def test_retry_after_a_subscription_error_subscribes_again_and_goes_on(feed_on, 
     server.succeed("feed")
     push(server, 2, 3)
     assert seqs(got.items) == [1, 2, 3] and got.error is None
+
+
+# ---- event=None: the channel-wide sequence --------------------------------------------------
+
+
+def wide_on(make_pusher: Callable[..., rxpusher.Pusher], server: ScriptedServer,
+            **options: Any) -> Sequenced:
+    """A channel-wide sequenced stream (``event=None``) on ``feed`` of a connected client."""
+    client = make_pusher()
+    server.handshake(socket_id=SOCKET_ID)
+    feed = rxpusher.sequenced(client.channel("feed"), None, seq=by_seq, **options)
+    ERRORS[id(feed)] = record(client.errors)
+    return feed
+
+
+def names(items: list[Any]) -> list[tuple[str, int]]:
+    return [(item.name, item.data["seq"]) for item in items]
+
+
+def test_event_none_numbers_every_event_of_the_channel_by_one_seq(make_pusher, server,
+                                                                  sched) -> None:
+    feed = wide_on(make_pusher, server)
+    got, named = record(feed.events), record(feed.named_events)
+    server.succeed("feed")                                    # a protocol event: not counted
+    server.push("pusher:subscription_count", {"subscription_count": 2}, channel="feed")
+    server.push("tick", {"seq": 1}, channel="feed")
+    server.push("trade", {"seq": 2}, channel="feed")
+    server.push("quote", {"seq": 4}, channel="feed")          # held: 3 is missing
+    server.push("tick", {"seq": 3}, channel="feed")
+    server.push("trade", {"seq": 2}, channel="feed")          # a duplicate, whatever its name
+    server.push("tick", {"seq": 9}, channel="other")          # another channel: not this feed
+    assert seqs(got.items) == [1, 2, 3, 4] and got.violations == []
+    assert names(named.items) == [("tick", 1), ("trade", 2), ("tick", 3), ("quote", 4)]
+    assert all(isinstance(e, rxpusher.Event) and e.channel == "feed" for e in named.items)
+    assert not [e for e in errors_of(feed).items if isinstance(e, ProtocolError)]
+    assert feed.counters.delivered == 4 and feed.counters.duplicates == 1
+    assert feed.event is None
+
+
+def test_event_none_a_hole_is_a_gap_of_no_event_after_the_window(make_pusher, server,
+                                                                 sched) -> None:
+    feed = wide_on(make_pusher, server, reorder_window=0.5)
+    got, gaps = record(feed.events), record(feed.gaps)
+    server.succeed("feed")
+    server.push("tick", {"seq": 1}, channel="feed")
+    server.push("trade", {"seq": 4}, channel="feed")
+    sched.advance_by(0.49)
+    assert seqs(got.items) == [1] and gaps.items == []
+    sched.advance_by(0.01)
+    assert seqs(got.items) == [1, 4]
+    assert [g[:4] for g in gaps.items] == [("feed", None, 2, 3)]
+
+
+def test_event_none_backfill_is_called_with_event_none_and_its_items_are_named(
+        make_pusher, server, sched) -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    def backfill(channel: str, event: str | None, after: int, before: int | None) -> list[Any]:
+        calls.append((channel, event, after, before))
+        return [{"seq": 2, "event": "trade"}, {"seq": 3, "event": 7}, {"seq": 4}]
+
+    feed = wide_on(make_pusher, server, backfill=backfill)
+    named = record(feed.named_events)
+    server.succeed("feed")
+    server.push("tick", {"seq": 1}, channel="feed")
+    server.push("quote", {"seq": 5}, channel="feed")
+    sched.advance_by(0.5)
+    named.wait(lambda r: len(r.items) == 5)
+    assert calls == [("feed", None, 1, 5)]
+    # its own "event" string, else the last name received live on the channel
+    assert names(named.items) == [("tick", 1), ("trade", 2), ("quote", 3), ("quote", 4),
+                                  ("quote", 5)]
+    assert [e.user_id for e in named.items] == [None] * 5
+    assert feed.counters.backfilled == 3
+
+
+def test_event_none_a_failed_backfill_says_every_event(make_pusher, server, sched) -> None:
+    def backfill(channel: str, event: str | None, after: int, before: int | None) -> list[Any]:
+        raise OSError("backend down")
+
+    feed = wide_on(make_pusher, server, backfill=backfill)
+    got, gaps = record(feed.events), record(feed.gaps)
+    server.succeed("feed")
+    server.push("tick", {"seq": 1}, channel="feed")
+    server.push("tick", {"seq": 3}, channel="feed")
+    sched.advance_by(0.5)
+    gaps.wait(lambda r: len(r.items) == 1)
+    assert [(g.event, g.first, g.last) for g in gaps.items] == [(None, 2, 2)]
+    assert seqs(got.items) == [1, 3]
+    error = errors_of(feed).wait_item(lambda e: isinstance(e, BackfillError))
+    assert error.event is None
+    assert "backfill of every event on 'feed' after 1 before 3" in str(error)
+
+
+def test_event_none_with_start_a_backfilled_item_before_any_live_one_is_named_by_its_data(
+        make_pusher, server) -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    def backfill(channel: str, event: str | None, after: int, before: int | None) -> list[Any]:
+        calls.append((event, after, before))
+        return [{"seq": 4, "event": "trade"}, {"seq": 5}]
+
+    feed = wide_on(make_pusher, server, backfill=backfill, start=3)
+    named = record(feed.named_events)
+    named.wait(lambda r: len(r.items) == 2)
+    assert calls == [(None, 3, None)]
+    assert names(named.items) == [("trade", 4), ("", 5)]  # no name known yet: ""
+    server.succeed("feed")
+    server.push("tick", {"seq": 6}, channel="feed")
+    named.wait(lambda r: len(r.items) == 3)
+    assert names(named.items)[-1] == ("tick", 6)
+
+
+def test_named_events_of_a_named_feed_are_events_of_that_name(feed_on, server, sched) -> None:
+    feed = feed_on()
+    got, named = record(feed.events), record(feed.named_events)
+    server.succeed("feed")
+    push(server, 1, 3, 2)
+    assert seqs(got.items) == [1, 2, 3]
+    assert named.items == [rxpusher.Event("tick", "feed", {"seq": s}) for s in (1, 2, 3)]
+
+
+def test_named_events_alone_subscribes_and_leaving_unsubscribes(make_pusher, server) -> None:
+    feed = wide_on(make_pusher, server)
+    named = record(feed.named_events)
+    assert server.sent("pusher:subscribe")
+    server.succeed("feed")
+    server.push("tick", {"seq": 1}, channel="feed")
+    assert names(named.items) == [("tick", 1)]
+    named.dispose()
+    assert server.sent("pusher:unsubscribe")
+
+
+def test_event_none_a_thread_storm_on_two_connections_is_serial_and_each_seq_once(sched) -> None:
+    servers, clients = two_clients(sched)
+    try:
+        feed = rxpusher.sequenced([c.channel("feed") for c in clients], None, seq=by_seq,
+                                  reorder_window=0.0)
+        got, named = record(feed.events), record(feed.named_events)
+        for s in servers:
+            s.succeed("feed")
+        start = threading.Barrier(4)
+        done = threading.Event()
+
+        def publish(server: ScriptedServer) -> None:
+            start.wait()
+            for n in range(2000):
+                server.push("even" if n % 2 == 0 else "odd", {"seq": n}, channel="feed")
+
+        def churn() -> None:  # observers of both streams come and go while events flow
+            start.wait()
+            while not done.is_set():
+                record(feed.named_events).dispose()
+                record(feed.events).dispose()
+
+        threads = [threading.Thread(target=publish, args=(s,)) for s in servers]
+        helper = threading.Thread(target=churn)
+        helper.start()
+        for t in threads:
+            t.start()
+        start.wait()
+        for t in threads:
+            t.join(30)
+        done.set()
+        helper.join(30)
+        named.wait(lambda r: len(r.items) == 2000, timeout=30)
+        assert seqs(got.items) == list(range(2000)) and got.violations == []
+        assert names(named.items) == [("even" if n % 2 == 0 else "odd", n) for n in range(2000)]
+        assert named.violations == [] and feed.counters.duplicates == 2000
+    finally:
+        for c in clients:
+            c.close()
+    assert got.completed and named.completed
+
+
+def test_event_none_is_accepted_and_other_events_still_checked(pusher) -> None:
+    channel = pusher.channel("feed")
+    assert rxpusher.sequenced(channel, None, seq=by_seq).event is None
+    with pytest.raises(ValueError):
+        rxpusher.sequenced(channel, 3, seq=by_seq)  # type: ignore[call-overload]
