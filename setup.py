@@ -1,6 +1,6 @@
 """Packaging entry point of rxpusher. The metadata is in pyproject.toml (PEP 621); this file
 only stops a source install on a Python that is too old with a clear message (pip itself
-refuses through ``requires-python``)."""
+refuses through ``requires-python``) and sets the Home-page field that older pip shows."""
 
 import sys
 
@@ -13,4 +13,6 @@ if sys.version_info < (3, 11):
 
 from setuptools import setup  # noqa: E402
 
-setup()
+# Home-page: what `pip show` of older pip prints (the [project.urls] of pyproject.toml are
+# Project-URL fields, which it does not show).
+setup(url="https://github.com/rxpusher/rxpusher")

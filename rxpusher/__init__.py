@@ -61,7 +61,7 @@ Options of ``Pusher(key, *, ...)`` (keyword-only; a wrong type or value is a
 import logging as _logging
 
 from ._replay import replay
-from ._states import ChannelState, ConnectionState, Health, Interruption
+from ._states import AttemptCause, ChannelState, ConnectionState, Health, Interruption
 from ._version import __version__
 from ._channels import Channel
 from ._client import Pusher, close_all
@@ -76,10 +76,13 @@ from ._exceptions import (
     DecryptionError,
     EmptySequenceError,
     InternalError,
+    MissingDependencyError,
     ObserverError,
     ProtocolError,
     PusherError,
     RateLimitError,
+    RetriesExhaustedError,
+    SendError,
     ServerError,
     ServerRefusedError,
     SubscriptionError,
@@ -116,6 +119,10 @@ __all__ = [
     "ServerRefusedError",
     "ConnectionRefused",
     "ConnectAttemptError",
+    "AttemptCause",
+    "RetriesExhaustedError",
+    "SendError",
+    "MissingDependencyError",
     "ProtocolError",
     "ObserverError",
     "ServerError",

@@ -9,9 +9,10 @@ A strategy is a plain blocking call: it returns an authorization or raises
   pusher-js-auth plugin);
 - users: ``secret`` with ``user_data``; ``user_authorizer``; ``user_auth_endpoint``.
 
-Local signing is pure and runs where it is asked for. The others run user code or I/O,
-so the session runs them on :class:`Workers` threads, never on the reader thread and never
-under its lock; an authorization in flight is cancelled by disposing its token.
+Local signing is pure and runs where it is asked for (inside the core). The others run user
+code or I/O, so the session runs them on its :class:`~rxpusher._internal.pool.Pool` of
+``rxpusher-auth`` threads, never on the reader thread and never under its lock; an
+authorization in flight is cancelled by forgetting its token.
 """
 
 from __future__ import annotations
@@ -20,58 +21,40 @@ import hashlib
 import hmac
 import json
 import logging
-import queue
 import ssl
 import threading
-import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _encryption as encryption
 from ._exceptions import AuthenticationError, SubscriptionError
+from ._internal.neterrors import network_cause
 from ._options import Options
-from ._protocol import ChannelKind, channel_kind
+from ._protocol import (
+    MAX_TEXT,
+    Authorization,
+    ChannelKind,
+    ChannelOutcome,
+    UserAuthorization,
+    channel_kind,
+    shorten,
+)
+
+__all__ = ["MAX_TEXT", "Authorization", "Authorizer", "ChannelOutcome", "UserAuthorization",
+           "shorten", "sign"]
 
 if TYPE_CHECKING:
     import requests
 
 log = logging.getLogger("rxpusher")
 
-MAX_TEXT = 200
-"""Server-provided text is cut to this many characters in messages and logs."""
 MAX_AUTH_BODY = 1 << 20
 """The largest auth response body read (bytes)."""
-
-
-class Authorization(NamedTuple):
-    """What a ``pusher:subscribe`` needs: the signature, presence channel data, and for
-    encrypted channels the 32-byte channel key."""
-
-    auth: str
-    channel_data: str | None = None
-    shared_secret: bytes | None = None
-
-
-class UserAuthorization(NamedTuple):
-    """What a ``pusher:signin`` needs."""
-
-    auth: str
-    user_data: str
-
-
-ChannelOutcome = Authorization | SubscriptionError
 
 
 def sign(secret: str, message: str) -> str:
     """Hex HMAC-SHA256 of ``message`` with ``secret``."""
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-
-
-def shorten(text: object, limit: int = MAX_TEXT) -> str:
-    """``text`` as a ``repr``-safe string of at most ``limit`` characters, for messages and logs."""
-    value = text if isinstance(text, str) else repr(text)
-    value = value.encode("unicode_escape").decode("ascii") if not value.isprintable() else value
-    return value if len(value) <= limit else value[:limit] + f"... ({len(value)} characters)"
 
 
 def encode_channel_data(channel: str, channel_data: Mapping[str, Any]) -> str:
@@ -111,7 +94,9 @@ class LocalSigner:
         if kind is ChannelKind.PRESENCE:
             if self._channel_data is None:
                 raise SubscriptionError(
-                    channel, None, "presence channels signed with secret need channel_data"
+                    channel, None, "presence channels signed with secret need channel_data "
+                    "(the member this client joins as): pass channel_data={'user_id': ..., "
+                    "'user_info': {...}} (--channel-data on the command line)"
                 )
             channel_data = encode_channel_data(channel, self._channel_data)
             message = f"{message}:{channel_data}"
@@ -387,7 +372,9 @@ class Http:
             finally:
                 response.close()
         except requests.RequestException as exc:
-            raise _HttpFailure(0, f"auth endpoint unreachable: {shorten(str(exc))}") from exc
+            # the cause first: requests' message ends with it, past any length limit
+            raise _HttpFailure(0, f"auth endpoint unreachable ({network_cause(exc)}): "
+                                  f"{shorten(str(exc))}") from exc
         except Exception as exc:  # noqa: BLE001 - urllib3 errors while reading the body
             raise _HttpFailure(0, f"auth endpoint failed: {type(exc).__name__}: {shorten(str(exc))}") from exc
         text = body.decode("utf-8", "replace")
@@ -486,63 +473,3 @@ def parse_user_authorization(body: Any, status: int | None) -> UserAuthorization
         else:
             raise AuthenticationError(status, "user auth response has no user_data")
     return UserAuthorization(body["auth"], user_data)
-
-
-# ---- worker threads --------------------------------------------------------------------------
-
-
-class Workers:
-    """Up to ``size`` daemon threads (``rxpusher-auth``) that run blocking calls, started on
-    demand. :meth:`close` stops them; it waits at most ``timeout`` for calls under way and
-    never for the calling thread itself."""
-
-    def __init__(self, size: int = 4, name: str = "rxpusher-auth") -> None:
-        self._size = size
-        self._name = name
-        self._lock = threading.Lock()
-        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._idle = 0
-        self._closed = False
-
-    def submit(self, job: Callable[[], None]) -> None:
-        """Run ``job()`` on a worker; dropped after :meth:`close`."""
-        with self._lock:
-            if self._closed:
-                return
-            self._jobs.put(job)
-            if self._idle == 0 and len(self._threads) < self._size:
-                thread = threading.Thread(target=self._work, name=self._name, daemon=True)
-                self._threads.append(thread)
-                thread.start()
-            elif self._idle > 0:
-                self._idle -= 1  # an idle worker will take the job
-
-    def _work(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None or self._closed:
-                return
-            try:
-                job()
-            except Exception:  # noqa: BLE001 - a worker must never die silently
-                log.exception("%s job failed", self._name)
-            with self._lock:
-                if self._closed:
-                    return
-                self._idle += 1
-
-    def close(self, timeout: float) -> None:
-        """Stop the workers; wait up to ``timeout`` seconds for them (not for this thread)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            threads = list(self._threads)
-        for _ in threads:
-            self._jobs.put(None)
-        current = threading.current_thread()
-        deadline = time.monotonic() + timeout  # one deadline for all of them
-        for thread in threads:
-            if thread is not current:
-                thread.join(max(0.0, deadline - time.monotonic()))

@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, overload
 
-import reactivex
 from reactivex import Observable, abc
 
 from . import _protocol as protocol
@@ -20,10 +19,10 @@ from ._chunks import CHUNK_LIMIT, chunked_name, split
 from ._states import ChannelState, Interruption
 from ._presence import Member, Members
 from ._protocol import ChannelKind, Event
-from ._router import ANY_EVENT, MEMBER_ADDED, MEMBER_REMOVED, MEMBERS
+from ._router import ANY_EVENT, MEMBER_ADDED, MEMBER_REMOVED, MEMBERS, observable
 
 if TYPE_CHECKING:
-    from ._session import Session
+    from ._session import ClientSession
 
 __all__ = ["Channel"]
 
@@ -39,7 +38,7 @@ class Channel:
 
     __slots__ = ("name", "kind", "_session", "__weakref__")
 
-    def __init__(self, name: str, session: Session) -> None:
+    def __init__(self, name: str, session: ClientSession) -> None:
         self.name = name
         """The channel name."""
         self.kind = protocol.channel_kind(name)
@@ -64,12 +63,7 @@ class Channel:
         ``unsubscribed``, ``pending``, ``subscribed``, ``failed``). Observing it does not
         subscribe the channel; completes on ``Pusher.close``."""
         session, name = self._session, self.name
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.observe_channel_state(name, observer)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.observe_channel_state(name, observer))
 
     @property
     def interruptions(self) -> Observable[Interruption]:
@@ -77,12 +71,7 @@ class Channel:
         was lost, is subscribed again: events published in that window may be missing, so
         refetch what you need. Observing it does not subscribe the channel."""
         session, name = self._session, self.name
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.observe_interruptions(name, observer)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.observe_interruptions(name, observer))
 
     @property
     def subscribed(self) -> bool:
@@ -99,7 +88,7 @@ class Channel:
         subscribe: something else (an observer, ``Pusher.subscribe``) must want the channel.
 
         Raises the channel's :class:`SubscriptionError` when the subscription failed,
-        ``ConnectionRefused`` when the server refused the connection, :class:`ClosedError`
+        :class:`ServerRefusedError` when the server refused the connection, :class:`ClosedError`
         after ``close()``, and ``TimeoutError`` after ``timeout`` seconds."""
         self._session.wait_subscribed(self.name, timeout)
 
@@ -114,7 +103,7 @@ class Channel:
     def events(self, name: str | None = None) -> Observable[Any]:
         """Decoded data of every ``name`` event on this channel; with no name, every
         :class:`Event` of the channel. Errors with :class:`SubscriptionError` when the
-        subscription fails and with ``ConnectionRefused`` when the server refuses the
+        subscription fails and with :class:`ServerRefusedError` when the server refuses the
         connection; completes on ``Pusher.unsubscribe`` and ``Pusher.close``."""
         if name is None:
             return self._stream(ANY_EVENT, project=False)
@@ -142,23 +131,20 @@ class Channel:
 
     def _stream(self, key: Hashable, project: bool, terminates: bool = True) -> Observable[Any]:
         session, name = self._session, self.name
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.attach(name, key, observer, project=project, terminates=terminates)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.attach(
+            name, key, observer, project=project, terminates=terminates))
 
     def _require_presence(self) -> None:
         if self.kind is not ChannelKind.PRESENCE:
             raise TypeError(f"{self.name!r} is not a presence channel")
 
-    # ---- callbacks (the seed's API) ----------------------------------------------------------
+    # ---- callbacks (the pusher-js API) ----------------------------------------------------------
 
     def bind(self, event: str, callback: Callable[[Any], Any]) -> None:
         """Call ``callback(data)`` for every ``event`` on this channel (subscribes it).
 
         The binding survives subscription errors: it sees ``pusher:subscription_error``.
+        Raises :class:`ClosedError` after ``Pusher.close``.
         """
         if not isinstance(event, str) or not event:
             raise ValueError("event name must be a non-empty string")
@@ -187,9 +173,10 @@ class Channel:
         rxpusher clients deliver as ``event`` (pusher-js with ``bindWithChunking``).
 
         Raises ``ValueError`` for another name or channel kind, or for data JSON cannot
-        carry (NaN), :class:`PusherError` when the channel is not subscribed or the client
-        not connected (nothing is queued then), and :class:`BufferOverflowError` when
-        ``client_event_queue`` events are already waiting."""
+        carry (NaN), :class:`SendError` when the channel is not subscribed, the client not
+        connected (nothing is queued then) or the socket fails, :class:`BufferOverflowError`
+        when ``client_event_queue`` events are already waiting, and :class:`ClosedError`
+        after ``Pusher.close``."""
         if not isinstance(event, str) or not event.startswith(protocol.CLIENT_EVENT_PREFIX):
             raise ValueError(f"client event names start with 'client-', got {event!r}")
         if self.kind is ChannelKind.PRIVATE_ENCRYPTED:

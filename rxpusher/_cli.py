@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import logging
 import os
 import socket
 import ssl
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,14 +29,16 @@ from ._cliutil import (
     port_number,
     positive_float,
     positive_int,
+    sigterm_as_interrupt,
 )
 from ._internal import rest
+from ._internal.neterrors import network_cause
 from ._replay import load_recording, replay
 from ._states import Health
 from ._channels import Channel
 from ._client import Pusher
-from ._exceptions import ConnectionRefused
-from ._protocol import Event
+from ._exceptions import ConnectionRefused, ServerError
+from ._protocol import CloseAction, Event, close_action
 from ._backfill import http_backfill, seq_field
 from ._sequenced import ChannelBackfill, Gap, sequenced
 from .server.serve import DESCRIPTION as SERVE_DESCRIPTION
@@ -307,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extras:  # reported by the command's own parser, as `python -m rxpusher.server` does
         _command_parser(parser, args.command).error(
             f"unrecognized arguments: {' '.join(extras)}")
+    sigterm_as_interrupt()
     try:
         if args.command == "listen":
             return listen(args)
@@ -430,13 +434,18 @@ def _silence_stdout() -> None:
 def listen(args: argparse.Namespace) -> int:
     """``rxpusher listen``: print events until Ctrl-C, --count, a refused connection or a
     closed stdout."""
-    configure_logging(args.verbose)
+    configure_logging(args.verbose, quiet=logging.ERROR)  # problems: printed from errors
     key, options = _subscriber_settings(args)
     if args.channel_data:
         try:
             options["channel_data"] = json.loads(args.channel_data)
         except ValueError as exc:
             raise UsageError(f"--channel-data is not JSON: {exc}") from exc
+    presence = [name for name in args.channel if name.startswith("presence-")]
+    if presence and "secret" in options and "channel_data" not in options:
+        raise UsageError(f"{escape(presence[0])} is a presence channel: signing it with the "
+                         "secret needs --channel-data '{\"user_id\": \"1\"}' (the member "
+                         "this client joins as)")
     if args.backfill_url and not args.seq:
         raise UsageError("--backfill-url needs --seq FIELD")
     try:
@@ -513,7 +522,15 @@ def replay_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         pusher.close()
         raise UsageError(escape(str(exc))) from exc
-    return _print_events(pusher, channels, args, until_disconnected=True, quiet=True)
+    played = [0]  # frames come before the events they carry, in order: the index is t
+    pusher.frames.subscribe(lambda _: played.__setitem__(0, played[0] + 1))
+
+    def recorded_at() -> dict[str, Any]:
+        index = min(max(played[0] - 1, 0), len(frames) - 1)
+        return {"recorded_at": frames[index][0] if frames else 0.0}
+
+    return _print_events(pusher, channels, args, until_disconnected=True, quiet=True,
+                         stamp=recorded_at)
 
 
 def _recorded_channels(frames: list[tuple[float, str]]) -> list[str]:
@@ -528,12 +545,19 @@ def _recorded_channels(frames: list[tuple[float, str]]) -> list[str]:
     return names
 
 
+def _received_at() -> dict[str, Any]:
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"received_at": now}
+
+
 def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namespace, *,
                   until_disconnected: bool, quiet: bool = False,
-                  streams: list[Observable[Event]] | None = None) -> int:
+                  streams: list[Observable[Event]] | None = None,
+                  stamp: Callable[[], dict[str, Any]] = _received_at) -> int:
     """Print the events of ``channels`` (or of ``streams``, made from them) as JSON lines
     until Ctrl-C, ``--count``, a refused connection, a closed stdout or
-    (``until_disconnected``) the end of the connection."""
+    (``until_disconnected``) the end of the connection. ``stamp`` gives each line its time
+    field (``received_at``, or a replay's ``recorded_at``)."""
     done = threading.Event()
     outcome: dict[str, Any] = {"status": 0, "printed": 0}
     lock = threading.Lock()
@@ -554,10 +578,9 @@ def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namesp
             done.set()
 
     def emit(event: Event) -> None:
-        received_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         line = json.dumps(
             {"channel": event.channel, "event": event.name, "data": event.data,
-             "user_id": event.user_id, "received_at": received_at}
+             "user_id": event.user_id, **stamp()}
         )
         with lock:
             if done.is_set():
@@ -592,8 +615,7 @@ def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namesp
     if until_disconnected:
         pusher.state.subscribe(lambda state: done.set() if state == "disconnected" else None)
     pusher.errors.subscribe(
-        lambda e: None if isinstance(e, ConnectionRefused) else _say(f"rxpusher: {escape(str(e))}")
-    )
+        lambda e: None if _said_elsewhere(e) else _say(f"rxpusher: {escape(str(e))}"))
     try:
         pusher.connect()
         while not done.wait(0.2):
@@ -607,6 +629,15 @@ def _print_events(pusher: Pusher, channels: list[Channel], args: argparse.Namesp
     if outcome["status"] == EXIT_BROKEN_PIPE:
         _silence_stdout()
     return int(outcome["status"])
+
+
+def _said_elsewhere(error: Exception) -> bool:
+    """A refusal is printed when it ends the command, and so is the ``pusher:error`` that
+    announced it (same text): one line for a wrong key."""
+    if isinstance(error, ConnectionRefused):
+        return True
+    return isinstance(error, ServerError) and error.code is not None \
+        and close_action(error.code) is CloseAction.REFUSED
 
 
 def _print_state(channel: str, state: str) -> None:
@@ -668,7 +699,7 @@ def trigger(args: argparse.Namespace) -> int:
             response = rest.trigger(base_url, app_id, key, secret, [args.channel], args.event,
                                     data)
     except requests.RequestException as exc:
-        _say(f"rxpusher: error: cannot reach {where}: {_network_cause(exc)}")
+        _say(f"rxpusher: error: cannot reach {where}: {network_cause(exc)}")
         return 1
     try:
         answer = response.json()
@@ -693,39 +724,6 @@ def _short(text: str, limit: int = 200) -> str:
     lines = text.strip().splitlines()
     first = escape(lines[0] if lines else "(empty answer)")
     return first if len(first) <= limit else first[: limit - 3] + "..."
-
-
-_CAUSES: tuple[tuple[type[BaseException], str], ...] = (
-    (ConnectionRefusedError, "connection refused"),
-    (socket.gaierror, "unknown host"),
-    (ssl.SSLCertVerificationError, "TLS certificate not trusted"),
-    (ssl.SSLError, "TLS handshake failed"),
-    (TimeoutError, "timed out"),
-    (requests.Timeout, "timed out"),
-    (requests.exceptions.InvalidURL, "invalid host or port"),
-    (requests.exceptions.SSLError, "TLS handshake failed"),
-    (ConnectionResetError, "connection reset"),
-)
-
-
-def _network_cause(error: BaseException) -> str:
-    """What went wrong, in a few words: requests' messages quote the signed URL."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [error]
-    chain: list[BaseException] = []
-    while pending:  # the error, its causes and contexts, and urllib3's ``reason``
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        chain.append(current)
-        linked: list[object] = [current.__cause__, current.__context__,
-                                getattr(current, "reason", None), *current.args]
-        pending.extend(item for item in linked if isinstance(item, BaseException))
-    for kind, words in _CAUSES:
-        if any(isinstance(item, kind) for item in chain):
-            return words
-    return f"{type(error).__name__} (network error)"
 
 
 if __name__ == "__main__":  # pragma: no cover

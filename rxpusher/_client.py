@@ -11,12 +11,11 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, Never, overload
 
-import reactivex
 from reactivex import Observable, abc
 
 from . import _protocol as protocol
 from ._internal.handoff import DEFAULT_MAXSIZE, Overflow
-from ._session import Session
+from ._session import ClientSession
 from ._states import ConnectionState, Health
 from ._channels import Channel
 from ._exceptions import PusherError
@@ -26,7 +25,7 @@ from ._pacing import DEFAULT_CLIENT_EVENT_QUEUE, DEFAULT_CLIENT_EVENT_RATE
 from ._options import BatchAuthorizer, ChannelAuthorizer, Options, UserAuthorizer
 from ._protocol import Event
 from ._retry import Backoff
-from ._router import ANY_EVENT, GLOBAL
+from ._router import ANY_EVENT, GLOBAL, observable
 from ._user import User
 
 __all__ = ["Pusher", "close_all"]
@@ -107,7 +106,7 @@ class Pusher:
         for name in ("use_tls", "encrypted", "reconnect"):
             if options[name] is None:
                 del options[name]
-        self._session = Session(Options.from_kwargs(key, options))
+        self._session = ClientSession(Options.from_kwargs(key, options))
         self._handles: weakref.WeakValueDictionary[str, Channel] = weakref.WeakValueDictionary()
         _open_clients.add(self)
         self.user: User = User(self._session)
@@ -148,12 +147,7 @@ class Pusher:
 
     def _hub(self, which: str) -> Observable[Any]:
         session = self._session
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.observe_hub(which, observer)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.observe_hub(which, observer))
 
     @property
     def frames(self) -> Observable[str]:
@@ -243,9 +237,10 @@ class Pusher:
     def wait_connected(self, timeout: float | None = None) -> None:
         """Block until the client is connected (at once if it is). Does not connect.
 
-        Raises ``ConnectionRefused`` when the server refused the connection, ``PusherError``
-        when the reconnect policy gave up, :class:`ClosedError` after :meth:`close`, and
-        ``TimeoutError`` after ``timeout`` seconds, whose message names the last attempt's
+        Raises :class:`ServerRefusedError` when the server refused the connection,
+        :class:`RetriesExhaustedError` when the reconnect policy gave up, :class:`ClosedError`
+        after :meth:`close`, and ``TimeoutError`` after ``timeout`` seconds, whose message names
+        the last attempt's
         cause (``last attempt: cannot connect to ... (refused): ...``)."""
         self._session.wait_connected(timeout)
 
@@ -254,8 +249,8 @@ class Pusher:
         Ctrl-C; then close. The way for a plain script to keep receiving.
 
         Raises the error when the client can never recover by itself: the server's refusal
-        (``ConnectionRefused``, 4001-4099 and >= 4300) or the reconnect policy giving up
-        (``PusherError``); the client is closed by then."""
+        (:class:`ServerRefusedError`, 4001-4099 and >= 4300) or the reconnect policy giving up
+        (:class:`RetriesExhaustedError`); the client is closed by then."""
         stopped: PusherError | None = None
         try:
             while True:
@@ -279,17 +274,15 @@ class Pusher:
                 or not interval > 0 or interval == float("inf"):
             raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
         session = self._session
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.observe_health(float(interval), observer)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.observe_health(float(interval), observer))
 
     def record(self, path: str | os.PathLike[str]) -> abc.DisposableBase:
         """Write every text frame received from now on to ``path`` (overwritten), one JSON
         line each: ``{"t": <seconds since the recording started>, "frame": "<raw text>"}``.
-        Disposing the result (or :meth:`close`) flushes and closes the file. Play it back
+        Each line is written through as it arrives (a killed process keeps its lines); when
+        recording starts on a connected client, the connection's handshake frame comes first
+        (at ``t`` 0), so the replay reaches ``connected``. Disposing the result (or
+        :meth:`close`) closes the file. Play it back
         with :func:`rxpusher.replay`. Raises :class:`ClosedError` after :meth:`close`."""
         return self._session.record(os.fspath(path))
 
@@ -343,9 +336,9 @@ class Pusher:
     def events(self, name: str) -> Observable[Any]: ...
 
     def events(self, name: str | None = None) -> Observable[Any]:
-        """Data of every ``name`` event on any channel (the seed's global ``bind``), or
+        """Data of every ``name`` event on any channel (the global ``bind`` of pusher-js), or
         every non-internal :class:`Event` when ``name`` is None (``bind_all``).
-        Does not subscribe any channel. Errors with ``ConnectionRefused``."""
+        Does not subscribe any channel. Errors with :class:`ServerRefusedError`."""
         if name is None:
             return self._global(ANY_EVENT, project=False)
         if not isinstance(name, str) or not name:
@@ -354,12 +347,8 @@ class Pusher:
 
     def _global(self, key: Any, project: bool, terminates: bool = True) -> Observable[Any]:
         session = self._session
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.attach(GLOBAL, key, observer, project=project, terminates=terminates)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.attach(
+            GLOBAL, key, observer, project=project, terminates=terminates))
 
     def bind(self, event: str, callback: Callable[[Any], Any]) -> None:
         """Call ``callback(data)`` for every ``event`` on any channel."""

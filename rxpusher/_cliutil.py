@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from typing import TextIO
 
 MAX_PORT = 65535
@@ -109,10 +111,10 @@ class EscapingFormatter(logging.Formatter):
 
 
 def configure_logging(verbosity: int, logger: str = "rxpusher",
-                      stream: TextIO | None = None) -> None:
+                      stream: TextIO | None = None, quiet: int = logging.WARNING) -> None:
     """Send ``logger``'s records to stderr: INFO with ``-v``, DEBUG with ``-vv``, else only
-    warnings and errors."""
-    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    those of level ``quiet`` and above (warnings and errors by default)."""
+    level = quiet if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr if stream is None else stream)
     handler.setFormatter(EscapingFormatter("%(asctime)s %(name)s: %(message)s"))
     target = logging.getLogger(logger)
@@ -121,3 +123,11 @@ def configure_logging(verbosity: int, logger: str = "rxpusher",
     target.addHandler(handler)
     target.setLevel(level)
 
+
+
+def sigterm_as_interrupt() -> None:
+    """Handle SIGTERM (``kill``, ``timeout``, systemd, ``docker stop``) as Ctrl-C: it raises
+    ``KeyboardInterrupt`` in the main thread, so every command stops the way it does on
+    SIGINT (recordings flushed and closed, the client closed)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ._exceptions import DecryptionError, PusherError
+from ._exceptions import DecryptionError, MissingDependencyError
 
 __all__ = ["DecryptionError", "decrypt", "derive_shared_secret", "encrypt"]
 from ._protocol import decode_data
@@ -50,7 +50,7 @@ def require_nacl() -> None:
     try:
         import nacl.secret  # noqa: F401
     except ImportError as exc:
-        raise PusherError(
+        raise MissingDependencyError(
             "encrypted channels need PyNaCl: pip install 'rxpusher[encryption]'"
         ) from exc
 

@@ -10,6 +10,8 @@ exception                  where it reaches you
 ServerRefusedError         ``errors``; then ``on_error`` of every channel stream and every
                            ``pusher.events(...)`` stream; raised by ``wait_*``
 ConnectAttemptError        ``errors`` (one per failed attempt, rate-limited)
+RetriesExhaustedError      ``errors`` when ``Backoff(max_attempts=...)`` gives up; raised by
+                           ``wait_connected``
 SubscriptionError          ``errors``; ``on_error`` of that channel's streams; raised by
                            ``wait_subscribed``
 AuthenticationError        ``errors`` (sign-in failed); raised by ``user.wait_signed_in``
@@ -18,11 +20,14 @@ ProtocolError              ``errors`` (a frame that is not a usable Pusher messa
 ServerError                ``errors`` (the server sent ``pusher:error``)
 RateLimitError             ``errors`` (the server rejected a client event: 4301); a
                            ``ServerError``
-BufferOverflowError        raised by ``channel.trigger`` (``client_event_queue`` is full)
 DecryptionError            ``errors`` (an encrypted event dropped)
 ObserverError              ``errors`` (your observer or callback raised)
 InternalError              ``errors`` (rxpusher itself failed: please report it)
-BufferOverflowError        ``on_error`` of a slow observer (``scheduler=``, ``aio``); ``errors``
+BufferOverflowError        ``on_error`` of a slow observer (``scheduler=``, ``aio``); ``errors``;
+                           raised by ``channel.trigger`` (``client_event_queue`` is full)
+SendError                  raised by ``channel.trigger()`` when the event cannot go out;
+                           ``errors`` when a protocol frame cannot be sent
+MissingDependencyError     raised when a feature needs an extra that is not installed
 BridgeError                ``errors`` of the client a ``rxpusher.bridge`` sink is bound to,
                            and the sink's own ``errors`` (a broker failure)
 ClosedError                raised by calls made after ``close()``
@@ -30,6 +35,8 @@ ClosedError                raised by calls made after ``close()``
 """
 
 from __future__ import annotations
+
+from ._states import AttemptCause
 
 __all__ = [
     "AuthenticationError",
@@ -42,10 +49,13 @@ __all__ = [
     "DecryptionError",
     "EmptySequenceError",
     "InternalError",
+    "MissingDependencyError",
     "ObserverError",
     "ProtocolError",
     "PusherError",
     "RateLimitError",
+    "RetriesExhaustedError",
+    "SendError",
     "ServerError",
     "ServerRefusedError",
     "SubscriptionError",
@@ -89,7 +99,9 @@ class ServerRefusedError(PusherError):
 
     def __init__(self, code: int, reason: str) -> None:
         hint = ""
-        if code == 4009:
+        if code == 4001:
+            hint = " (check the app key, and that cluster= or host= is the app's)"
+        elif code == 4009:
             hint = (" (the server requires user authentication: call pusher.signin(), with "
                     "user_auth_endpoint, user_authorizer or secret + user_data)")
         super().__init__(
@@ -106,12 +118,39 @@ class ConnectAttemptError(PusherError):
     off and tries again. ``cause`` says why: ``"refused"`` (nothing listens), ``"dns"``,
     ``"tls"`` (certificate verification or handshake), ``"timeout"`` (``connect_timeout``
     for the upgrade and the handshake together), ``"handshake"`` (the server's answer was
-    not a usable ``pusher:connection_established``) or ``"network"``. ``url`` is where."""
+    not a usable ``pusher:connection_established``), ``"proxy"`` (the ``proxy`` refused or
+    could not be found) or ``"network"``. ``url`` is where."""
 
-    def __init__(self, url: str, cause: str, message: str) -> None:
-        super().__init__(f"cannot connect to {url} ({cause}): {message}")
+    def __init__(self, url: str, cause: AttemptCause | str, message: str) -> None:
+        hint = ""
+        if url.startswith("wss://") and (
+                (cause == "tls" and any(sign in message.lower() for sign in _PLAIN_PORT_SIGNS))
+                or (cause == "timeout" and ".pusher.com" not in url.split("/")[2])):
+            # some plain servers answer a TLS hello with an error, others wait for ever
+            hint = (" (if that port serves plain ws://, pass use_tls=False, or --no-tls on "
+                    "the command line)")
+        super().__init__(f"cannot connect to {url} ({cause}): {message}{hint}")
         self.url = url
-        self.cause = cause
+        self.cause = AttemptCause(cause)
+
+
+class RetriesExhaustedError(PusherError):
+    """The reconnect policy gave up (``Backoff(max_attempts=...)``): the state is
+    ``failed`` until ``connect()``."""
+
+
+class SendError(PusherError):
+    """A frame could not be sent: a client event on a channel that is not subscribed, while
+    the connection is down, or a socket that failed while sending (``__cause__``)."""
+
+
+class MissingDependencyError(PusherError, ImportError):
+    """A feature needs an optional dependency that is not installed (PyNaCl for encrypted
+    channels: ``pip install 'rxpusher[encryption]'``)."""
+
+
+_PLAIN_PORT_SIGNS = ("wrong version number", "record layer failure", "unknown protocol",
+                     "http request", "packet length too long")
 
 
 class SubscriptionError(PusherError):

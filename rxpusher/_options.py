@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import dataclasses
 import difflib
 import math
@@ -17,6 +19,7 @@ from ._internal.wsframes import DEFAULT_MAX_MESSAGE_SIZE
 from ._pacing import DEFAULT_CLIENT_EVENT_QUEUE, DEFAULT_CLIENT_EVENT_RATE
 from ._version import __version__
 from ._protocol import PROTOCOL_VERSION
+from ._exceptions import MissingDependencyError
 from ._retry import Backoff
 
 ChannelAuthorizer = Callable[[str, str], Mapping[str, Any]]
@@ -29,7 +32,8 @@ _SECRET_OPTIONS = frozenset({"secret", "encryption_master_key", "channel_data", 
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-    """Every option ``Pusher(key, **options)`` accepts; see DESIGN.md for their meaning.
+    """Every option ``Pusher(key, **options)`` accepts; the options table of
+    ``docs/guide.md`` gives their meaning.
 
     ``transport`` (a factory of transports) and ``timer_scheduler`` (where the
     activity, pong, unavailable and reconnect timers run) are seams for tests:
@@ -168,7 +172,10 @@ class Options:
             for host in hosts:
                 if not isinstance(host, str) or not host.strip():
                     raise TypeError(f"host must be a host name or a list of them, got {host!r}")
+                _reject_url(host)
                 split_host_port(host, 80)
+        else:
+            _check_cluster(self.cluster)
         for name in ("secret", "encryption_master_key", "auth_endpoint", "user_auth_endpoint",
                      "ca_bundle", "proxy"):
             value = getattr(self, name)
@@ -225,6 +232,11 @@ class Options:
                 raise ValueError(f"{name} must be an absolute http(s) URL, got {url!r}")
         if self.proxy is not None and "://" not in self.proxy:
             raise ValueError("proxy must be a URL such as http://host:3128 or socks5://host:1080")
+        if self.proxy is not None and self.proxy.lower().startswith("socks") \
+                and importlib.util.find_spec("python_socks") is None:
+            raise MissingDependencyError(
+                f"a {self.proxy.split(':', 1)[0]}:// proxy needs the socks extra: "
+                "pip install 'rxpusher[socks]'")
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -249,6 +261,40 @@ class Options:
             f"{'wss' if tls else 'ws'}://{host}:{port}{path}/app/{self.key}"
             f"?protocol={PROTOCOL_VERSION}&client={CLIENT_NAME}&version={__version__}"
         )
+
+
+def _reject_url(host: str) -> None:
+    """``host="wss://ws-eu.pusher.com:443"`` built ``wss://[wss://...]``: say what to pass."""
+    scheme, sep, rest = host.strip().partition("://")
+    if not sep and "/" not in host:
+        return
+    if not sep:
+        raise ValueError(f"host must be a host name with an optional :port, got {host!r}; "
+                         "pass a path prefix as path=...")
+    netloc = rest.split("/", 1)[0]
+    tls = scheme.lower() in ("wss", "https")
+    hint = f"host={netloc!r}" if netloc else "host='HOST[:PORT]'"
+    if scheme.lower() in ("ws", "http"):
+        hint += ", use_tls=False"
+    name = netloc.split(":", 1)[0]
+    if name.startswith("ws-") and name.endswith(".pusher.com"):
+        hint = f"cluster={name[3:-len('.pusher.com')]!r} (or {hint})"
+    raise ValueError(f"host takes a host name, not a URL: got {host!r}; pass {hint}"
+                     + ("" if tls or scheme.lower() in ("ws", "http") else
+                        " (the scheme comes from use_tls)"))
+
+
+def _check_cluster(cluster: str) -> None:
+    """``cluster="ws-eu.pusher.com"`` built ``ws-ws-eu.pusher.com.pusher.com``."""
+    if cluster and all(c.isalnum() or c == "-" for c in cluster):
+        return
+    name = cluster.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    if name.startswith("ws-") and name.endswith(".pusher.com"):
+        hint = f"cluster={name[3:-len('.pusher.com')]!r}"
+    else:
+        hint = f"host={name!r} for your own server" if name else "cluster='eu', say"
+    raise ValueError(f"cluster takes a Pusher cluster name such as 'eu' or 'mt1', got "
+                     f"{cluster!r}; pass {hint}")
 
 
 def split_host_port(entry: str, default_port: int) -> tuple[str, int]:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from ._exceptions import ProtocolError
+from ._exceptions import ProtocolError, SubscriptionError
 
 __all__ = ["Event", "PROTOCOL_VERSION"]
 
@@ -25,7 +25,6 @@ SUBSCRIPTION_ERROR = "pusher:subscription_error"
 SUBSCRIPTION_COUNT = "pusher:subscription_count"
 MEMBER_ADDED = "pusher:member_added"
 MEMBER_REMOVED = "pusher:member_removed"
-CACHE_MISS = "pusher:cache_miss"
 SIGNIN_SUCCESS = "pusher:signin_success"
 SIGNIN_ERROR = "pusher:signin_error"
 CLIENT_EVENT_REJECTED = 4301
@@ -50,6 +49,37 @@ class Event(NamedTuple):
     channel: str | None
     data: Any
     user_id: str | None = None
+
+
+MAX_TEXT = 200
+"""Server-provided text is cut to this many characters in messages and logs."""
+
+
+def shorten(text: object, limit: int = MAX_TEXT) -> str:
+    """``text`` as a ``repr``-safe string of at most ``limit`` characters, for messages and logs."""
+    value = text if isinstance(text, str) else repr(text)
+    value = value.encode("unicode_escape").decode("ascii") if not value.isprintable() else value
+    return value if len(value) <= limit else value[:limit] + f"... ({len(value)} characters)"
+
+
+class Authorization(NamedTuple):
+    """What a ``pusher:subscribe`` needs: the signature, presence channel data, and for
+    encrypted channels the 32-byte channel key."""
+
+    auth: str
+    channel_data: str | None = None
+    shared_secret: bytes | None = None
+
+
+class UserAuthorization(NamedTuple):
+    """What a ``pusher:signin`` needs."""
+
+    auth: str
+    user_data: str
+
+
+ChannelOutcome = Authorization | SubscriptionError
+"""What a channel authorization comes back with."""
 
 
 _scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
@@ -253,11 +283,6 @@ def encode_frame(event: str, data: Any, channel: str | None = None) -> str:
     if channel is not None:
         message["channel"] = channel
     return json.dumps(message, separators=(",", ":"), allow_nan=False)
-
-
-def public_name(internal_event: str) -> str:
-    """``pusher_internal:member_added`` -> ``pusher:member_added``."""
-    return "pusher:" + internal_event[len(INTERNAL_PREFIX) :]
 
 
 class CloseAction(enum.Enum):

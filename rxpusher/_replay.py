@@ -61,13 +61,18 @@ class ReplayTransport:
     fast as possible), on ``clock`` when given, else on a thread of its own. Sends nothing;
     reports a normal close after the last frame."""
 
-    is_replay = True
+    interactive = False
+    """A recording reaches no server (see :class:`~rxpusher._transport.Transport`)."""
 
-    def __init__(self, frames: Frames, speed: float | None, clock: abc.SchedulerBase | None) -> None:
+    def __init__(self, frames: Frames, speed: float | None, clock: abc.SchedulerBase | None,
+                 held: bool = False) -> None:
         self._frames = frames
         self._speed = speed
         self._clock = clock
         self._stopped = threading.Event()
+        self._go = threading.Event()  # ``held``: the thread plays once something observes
+        if not held:
+            self._go.set()
         self._next = SerialDisposable()
         self._thread: threading.Thread | None = None
         self.alive = True
@@ -108,7 +113,15 @@ class ReplayTransport:
 
         self._next.disposable = schedule(at, step)
 
+    def begin_playback(self) -> None:
+        """Something observes the client (or waits on it): a held playback starts now."""
+        self._go.set()
+
     def _play(self, listener: TransportListener) -> None:
+        self._go.wait()
+        if self._stopped.is_set():
+            self.alive = False
+            return
         started = time.monotonic()
         for t, frame in self._frames:
             delay = started + self._at(t) - time.monotonic()
@@ -128,8 +141,13 @@ class ReplayTransport:
     def send(self, text: str) -> None:
         """Nothing is sent during a replay."""
 
+    def has_pending_input(self) -> bool:
+        """Frames wait in the recording, not in a socket."""
+        return False
+
     def close(self, code: int = 1000) -> None:
         self._stopped.set()
+        self._go.set()
         self._next.dispose()
         self.alive = self._thread is not None and self._thread.is_alive()
 
@@ -148,7 +166,11 @@ def replay(path: str | os.PathLike[str], *, speed: float | None = 1.0,
     ``clock`` times the frames and the client's timers (a ``TestScheduler`` for virtual time:
     frames are delivered on the thread that advances it). Nothing is sent and nothing is
     authorized; a channel counts as subscribed when its ``subscription_succeeded`` is
-    played. After the last frame the state becomes ``disconnected``; ``connect()`` plays the
+    played. Without ``clock``, the first play (``auto_connect``) starts when something first
+    observes the client (a channel's or the global ``events``, a binding, ``frames``,
+    ``messages``) or waits on it (``wait_*``, ``run_forever``), so an observer attached
+    right after ``replay(...)`` returns sees every frame at any speed; with
+    ``auto_connect=False``, ``connect()`` plays at once. After the last frame the state becomes ``disconnected``; ``connect()`` plays the
     recording again. Other options are those of ``Pusher``; ``key`` defaults to "replay".
     """
     from ._client import Pusher
@@ -159,5 +181,17 @@ def replay(path: str | os.PathLike[str], *, speed: float | None = 1.0,
     frames = load_recording(path)
     key = options.pop("key", "replay")
     options.setdefault("host", "replay.invalid")
-    return Pusher(key, transport=lambda: ReplayTransport(frames, speed, clock),
-                  timer_scheduler=clock, **options)
+    auto_connect = options.pop("auto_connect", True)
+    held = [auto_connect and clock is None]
+
+    def transport() -> ReplayTransport:
+        # the automatic first play waits for an observer, so that one subscribed on the
+        # next line misses nothing, whatever the speed; connect() plays at once
+        playback = ReplayTransport(frames, speed, clock, held=held[0])
+        held[0] = False
+        return playback
+
+    pusher = Pusher(key, transport=transport, timer_scheduler=clock, auto_connect=False, **options)
+    if auto_connect:
+        pusher.connect()
+    return pusher

@@ -2,7 +2,7 @@
 
 Dispatching an event costs four dictionary look-ups whatever the number of channels and
 bindings: the channel's sinks for the event name, the channel's catch-all sinks, and the
-same two on the global route. The session changes the routes under its lock (copy on
+same two on the global route. The core changes the routes under the session's lock (copy on
 write); the lane reads them without one.
 """
 
@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, Final
 
-from reactivex import abc
+import reactivex
+from reactivex import Observable, abc
 
+from ._internal.unhandled import Unhandled
 from ._protocol import Event
 
 
@@ -75,7 +77,8 @@ class Sink:
             else:
                 self.observer.on_error(error)
         except Exception as exc:  # noqa: BLE001 - isolation is the point
-            report(exc)
+            # reactivex's default on_error re-raises: the error itself, not the observer's
+            report(Unhandled(exc) if exc is error else exc)
 
 
 Routes = dict[Hashable, tuple[Sink, ...]]
@@ -84,8 +87,8 @@ Routes = dict[Hashable, tuple[Sink, ...]]
 class Router:
     """Holds every sink and delivers events to the matching ones.
 
-    ``add``/``remove``/``drop`` are called by the session with its lock held; ``dispatch``
-    and ``emit`` run in the lane and take no lock. An observer that raises is reported
+    ``add``/``remove``/``drop`` are called by the core (under the session's lock);
+    ``dispatch`` and ``deliver`` run in the lane and take no lock. An observer that raises is reported
     through ``report``; delivery goes on.
     """
 
@@ -151,23 +154,20 @@ class Router:
                 self._deliver(by_key.get(event.name), event)
                 self._deliver(by_key.get(ANY_EVENT), event)
 
-    def later(self, event: Event, route: Route | None, to_global: bool = True) -> Callable[[], None]:
-        """A delivery of ``event`` to the sinks registered *now*: posted to the lane by a
-        change made under the session's lock, it reaches exactly the observers that were
-        there when the change was made (route tables are replaced, never mutated)."""
-        routes = self._routes
-        by_key = routes.get(route) if route is not None else None
-        global_by_key = routes.get(GLOBAL) if to_global else None
+    def table(self, route: Route | None) -> Routes | None:
+        """The sinks of ``route`` by key, as registered now (a snapshot: tables are
+        replaced, never mutated), or None."""
+        return self._routes.get(route) if route is not None else None
 
-        def deliver() -> None:
-            if by_key:
-                self._deliver(by_key.get(event.name), event)
-                self._deliver(by_key.get(ANY_EVENT), event)
-            if global_by_key:
-                self._deliver(global_by_key.get(event.name), event)
-                self._deliver(global_by_key.get(ANY_EVENT), event)
-
-        return deliver
+    def deliver(self, event: Event, routes: Routes | None, global_routes: Routes | None) -> None:
+        """Deliver ``event`` to the sinks of two route tables taken earlier with
+        :meth:`table` (a :class:`~rxpusher._core.effects.Deliver`)."""
+        if routes:
+            self._deliver(routes.get(event.name), event)
+            self._deliver(routes.get(ANY_EVENT), event)
+        if global_routes:
+            self._deliver(global_routes.get(event.name), event)
+            self._deliver(global_routes.get(ANY_EVENT), event)
 
     def _deliver(self, sinks: tuple[Sink, ...] | None, event: Event) -> None:
         if not sinks:
@@ -193,3 +193,14 @@ def end_all(sinks: list[Sink], error: Exception | None,
     """Terminate ``sinks``: ``on_error(error)``, or ``on_completed()`` without one."""
     for sink in sinks:
         sink.end(error, report)
+
+
+def observable(subscribe: Callable[[abc.ObserverBase[Any]], abc.DisposableBase]) -> Observable[Any]:
+    """A cold Observable whose every subscription calls ``subscribe(observer)`` (which
+    registers the observer with the session and returns its disposable)."""
+
+    def on_subscribe(observer: abc.ObserverBase[Any],
+                     scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+        return subscribe(observer)
+
+    return reactivex.create(on_subscribe)

@@ -27,18 +27,18 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
-import reactivex
 from reactivex import Observable, abc
 from reactivex.disposable import BooleanDisposable, Disposable, SerialDisposable
 from reactivex.scheduler import VirtualTimeScheduler
 
-from ._auth import Workers, shorten
+from ._internal.pool import Pool
+from ._protocol import shorten
 from ._channels import Channel
 from ._exceptions import BackfillError, InternalError, ObserverError, ProtocolError, PusherError
 from ._internal.lane import Lane
 from ._internal.timers import shared_timers
 from ._protocol import Event
-from ._router import GLOBAL, Sink, emit_to, end_all
+from ._router import GLOBAL, Sink, emit_to, end_all, observable
 from ._session import bind_bridge
 from ._sequencing import (
     Abandon,
@@ -54,7 +54,7 @@ from ._sequencing import (
 from ._states import ChannelState
 
 if TYPE_CHECKING:
-    from ._session import Session
+    from ._session import ClientSession
 
 __all__ = ["Backfill", "ChannelBackfill", "Gap", "Sequenced", "SequencedCounters", "sequenced"]
 
@@ -180,7 +180,7 @@ class _Client:
     place that reaches into the session.)"""
 
     def __init__(self, channel: Channel) -> None:
-        self.session: Session = channel._session
+        self.session: ClientSession = channel._session
 
     def report(self, error: PusherError) -> None:
         self.session.report(error)
@@ -260,7 +260,7 @@ class Sequenced:
         self._generation = 0
         self._wake = SerialDisposable()
         self._fetches: dict[int, BooleanDisposable] = {}
-        self._workers: Workers | None = None
+        self._workers: Pool | None = None
         scheduler = first.timer_scheduler
         self._own_timers = scheduler is None
         self._scheduler: abc.SchedulerBase | None = scheduler
@@ -283,14 +283,13 @@ class Sequenced:
     def events(self) -> Observable[Any]:
         """The data of every event, in seq order, each seq once (see the class docstring)."""
 
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+        def subscribe(observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
             disposable = self._attach(observer)
             for client, name in zip(self._clients, self._names):
                 bind_bridge(observer, client.session, name, self.event)  # a broker sink
             return disposable
 
-        return reactivex.create(subscribe)
+        return observable(subscribe)
 
     @property
     def named_events(self) -> Observable[Event]:
@@ -302,22 +301,20 @@ class Sequenced:
         object that has one, else by the last event name received live on that channel (``""``
         before the first). Observing it counts like observing ``events``."""
 
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+        def subscribe(observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
             disposable = self._attach(observer, named=True)
             for client, name in zip(self._clients, self._names):
                 bind_bridge(observer, client.session, name, self.event)  # a broker sink
             return disposable
 
-        return reactivex.create(subscribe)
+        return observable(subscribe)
 
     @property
     def gaps(self) -> Observable[Gap]:
         """A :class:`Gap` for every range that will not be delivered. Observing it does not
         subscribe the channels; completes when ``events`` ends."""
 
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
+        def subscribe(observer: abc.ObserverBase[Any]) -> abc.DisposableBase:
             sink, bind = self._clients[0].sink(observer)
             if all(client.closed for client in self._clients):
                 self._lane.post(sink.end, None, self._report_observer)
@@ -334,7 +331,7 @@ class Sequenced:
             bind(subscription)
             return subscription
 
-        return reactivex.create(subscribe)
+        return observable(subscribe)
 
     @property
     def counters(self) -> SequencedCounters:
@@ -556,7 +553,7 @@ class Sequenced:
         token = BooleanDisposable()
         self._fetches[fetch.request] = token
         if self._workers is None:
-            self._workers = Workers(_WORKERS, name="rxpusher-backfill")
+            self._workers = Pool(_WORKERS, "rxpusher-backfill")
         channel = self._names[fetch.source]
         generation = self._generation
         self._workers.submit(lambda: self._run_fetch(backfill, channel, fetch, token, generation))

@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import NamedTuple
 
-__all__ = ["ChannelState", "ConnectionState", "Health", "Interruption"]
+__all__ = ["AttemptCause", "ChannelState", "ConnectionState", "Health", "Interruption"]
 
 
 class ConnectionState(enum.StrEnum):
@@ -38,6 +38,26 @@ class ChannelState(enum.StrEnum):
     """The server confirmed the subscription."""
     FAILED = "failed"
     """The subscription was rejected or could not be authorized."""
+
+
+class AttemptCause(enum.StrEnum):
+    """Why a connection attempt failed (:attr:`ConnectAttemptError.cause`); each member
+    equals its string."""
+
+    REFUSED = "refused"
+    """Nothing listens on the port."""
+    DNS = "dns"
+    """The host name does not resolve."""
+    TLS = "tls"
+    """Certificate verification or the TLS handshake failed."""
+    TIMEOUT = "timeout"
+    """``connect_timeout`` passed (the upgrade and the Pusher handshake together)."""
+    HANDSHAKE = "handshake"
+    """The WebSocket upgrade was refused, or ``pusher:connection_established`` unusable."""
+    PROXY = "proxy"
+    """The ``proxy`` refused the connection or its name does not resolve."""
+    NETWORK = "network"
+    """Anything else: the connection was reset, lost, unreachable."""
 
 
 class Interruption(NamedTuple):

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import websocket
 
+from ._states import AttemptCause
 from ._protocol import redacted
 from ._internal.reactor import Registration, shared_connector, shared_reactor
 from ._internal.wsframes import (
@@ -46,6 +47,7 @@ __all__ = [
     "Transport",
     "TransportListener",
     "WebSocketTransport",
+    "attempt_cause",
     "proxy_options",
 ]
 
@@ -70,12 +72,29 @@ class TransportListener(Protocol):
         """Text frames read together, in order: the same as ``on_frame`` for each, in one
         go (the transport may call either)."""
 
-    def on_close(self, code: int | None, reason: str) -> None:
-        """The socket closed or could not open; ``code`` is None without a close frame."""
+    def on_close(self, code: int | None, reason: str, cause: AttemptCause | None = None) -> None:
+        """The socket closed or could not open; ``code`` is None without a close frame.
+        ``cause`` says why an attempt failed before the WebSocket handshake completed."""
 
 
 class Transport(Protocol):
-    """One connection attempt. ``open`` returns at once; the listener hears the rest."""
+    """One connection attempt: everything the session uses of a transport. ``open``
+    returns at once; the listener hears the rest."""
+
+    @property
+    def interactive(self) -> bool:
+        """True when what is sent reaches a server that answers (a WebSocket). False for a
+        transport that plays what a server once sent (a recording): the client then sends
+        it nothing that needs an answer (no authorization, no ping), takes what it plays as
+        the server's word (a ``subscription_succeeded`` counts without a subscribe) and does
+        not reconnect when it ends."""
+
+    @property
+    def alive(self) -> bool:
+        """True while something (a thread, a timer) still works for this transport."""
+
+    def has_pending_input(self) -> bool:
+        """True when received input waits to be handled (liveness: a busy socket is alive)."""
 
     def open(self, url: str, listener: TransportListener) -> None:
         """Start connecting to ``url``."""
@@ -181,6 +200,7 @@ class WebSocketTransport:
         self._registration: Registration | None = None
         self._connected: threading.Event | None = None  # set when the handshake job is over
         self._report: tuple[int | None, str] = (None, "")  # the close to report when detached
+        self._cause: AttemptCause | None = None  # why the handshake failed, if it did
 
     @classmethod
     def from_options(cls, options: Options) -> WebSocketTransport:
@@ -195,6 +215,9 @@ class WebSocketTransport:
             options.connect_timeout, sslopt, proxy_options(options.proxy), max_message_size,
             options.io,
         )
+
+    interactive = True
+    """A WebSocket reaches a server (see :class:`Transport`)."""
 
     @property
     def alive(self) -> bool:
@@ -354,7 +377,7 @@ class WebSocketTransport:
         try:
             if not self._closed.is_set() and listener is not None:
                 self._closed.set()
-                listener.on_close(*self._report)
+                listener.on_close(*self._report, self._cause)
         finally:
             self._finished.set()
 
@@ -370,6 +393,7 @@ class WebSocketTransport:
             )
         except Exception as exc:  # noqa: BLE001 - any failure to connect is a failed attempt
             self._report = (None, f"{type(exc).__name__}: {exc}")
+            self._cause = attempt_cause(exc)
             return None
         sock: socket.socket | None = ws.sock
         return sock
@@ -459,6 +483,22 @@ class WebSocketTransport:
             self._ws.send(payload, websocket.ABNF.OPCODE_CLOSE)
         except Exception:  # noqa: BLE001 - the socket may be gone already
             pass
+
+
+def attempt_cause(exc: BaseException) -> AttemptCause:
+    """Why an opening handshake failed, from the type of its exception."""
+    if isinstance(exc, ConnectionRefusedError):
+        return AttemptCause.REFUSED
+    if isinstance(exc, (socket.gaierror, websocket.WebSocketAddressException)):
+        return AttemptCause.DNS
+    if isinstance(exc, (ssl.SSLError, ssl.CertificateError)):
+        return AttemptCause.TLS
+    if isinstance(exc, (TimeoutError, websocket.WebSocketTimeoutException)):
+        return AttemptCause.TIMEOUT
+    if isinstance(exc, websocket.WebSocketException) and not isinstance(
+            exc, (websocket.WebSocketProxyException, websocket.WebSocketConnectionClosedException)):
+        return AttemptCause.HANDSHAKE  # a bad status, header or answer to the upgrade
+    return AttemptCause.NETWORK
 
 
 def proxy_options(proxy: str | None) -> dict[str, Any]:

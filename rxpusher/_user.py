@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, overload
 
-import reactivex
 from reactivex import Observable, abc
 
 from ._exceptions import AuthenticationError
 from ._protocol import Event
-from ._router import ANY_EVENT, USER
+from ._router import ANY_EVENT, USER, observable
 
 if TYPE_CHECKING:
-    from ._session import Session
+    from ._session import ClientSession
 
 __all__ = ["User", "signin_error"]
 
@@ -32,7 +31,7 @@ class User:
 
     __slots__ = ("_session",)
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: ClientSession) -> None:
         self._session = session
 
     @property
@@ -75,20 +74,11 @@ class User:
         a refusal by the server."""
         session = self._session
         key = ANY_EVENT if name is None else name
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.attach(USER, key, observer, project=name is not None, terminates=False)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.attach(
+            USER, key, observer, project=name is not None, terminates=False))
 
     @property
     def watchlist(self) -> Observable[dict[str, Any]]:
         """``{"name": "online" | "offline", "user_ids": [...]}`` for each watchlist event."""
         session = self._session
-
-        def subscribe(observer: abc.ObserverBase[Any],
-                      scheduler: abc.SchedulerBase | None = None) -> abc.DisposableBase:
-            return session.observe_hub("watchlist", observer)
-
-        return reactivex.create(subscribe)
+        return observable(lambda observer: session.observe_hub("watchlist", observer))

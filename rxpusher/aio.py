@@ -39,13 +39,17 @@ import threading
 import warnings
 from collections import deque
 from types import TracebackType
-from typing import Any, Final, Generic, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar, get_args, overload
 
 from reactivex import Observable
 from reactivex.disposable import SingleAssignmentDisposable
 
 from ._internal.handoff import DEFAULT_MAXSIZE, OVERFLOW_POLICIES, Overflow
 from ._exceptions import BufferOverflowError, EmptySequenceError
+
+if TYPE_CHECKING:
+    from ._channels import Channel
+    from ._client import Pusher
 
 __all__ = [
     "DEFAULT_MAXSIZE",
@@ -60,6 +64,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+D = TypeVar("D")
 
 _MISSING: Final = object()
 
@@ -308,14 +313,24 @@ def aiter(
     return iterate(observable, maxsize=maxsize, overflow=overflow)
 
 
+@overload
+async def first(observable: Observable[T], *, timeout: float | None = None) -> T: ...
+
+
+@overload
 async def first(observable: Observable[T], *, timeout: float | None = None,
-                default: Any = _MISSING) -> T:
+                default: D) -> T | D: ...
+
+
+async def first(observable: Observable[T], *, timeout: float | None = None,
+                default: Any = _MISSING) -> Any:
     """The first item of ``observable``, awaited on the running loop; the subscription is
     disposed as soon as it arrives (a channel stream is released again).
 
-    :param timeout: seconds to wait, ``None`` for ever; :class:`TimeoutError` after it.
-    :param default: returned when the observable completes empty; without it that is an
-        :class:`EmptySequenceError`.
+    :param timeout: seconds to wait, ``None`` for ever; :class:`TimeoutError` after it
+        unless ``default`` is given.
+    :param default: returned when the observable completes empty or ``timeout`` passes;
+        without it those are an :class:`EmptySequenceError` and a ``TimeoutError``.
     :raises Exception: the observable's error, as is.
     """
     async with ObservableIterator(observable, maxsize=1, overflow="drop_newest") as it:
@@ -324,17 +339,21 @@ async def first(observable: Observable[T], *, timeout: float | None = None,
                 return await it.__anext__()
         except StopAsyncIteration:
             if default is not _MISSING:
-                return default  # type: ignore[no-any-return]
+                return default
             raise EmptySequenceError("the observable completed without any item") from None
+        except TimeoutError:
+            if default is not _MISSING:
+                return default
+            raise
 
 
-async def wait_connected(pusher: Any, *, timeout: float | None = None) -> None:
+async def wait_connected(pusher: Pusher, *, timeout: float | None = None) -> None:
     """Wait on the running loop until ``pusher`` is connected (at once if it is); the
     awaitable form of ``Pusher.wait_connected``, with the same errors. Does not connect."""
     await _wait_for_state(pusher.state, lambda: pusher.wait_connected(0), timeout)
 
 
-async def wait_subscribed(channel: Any, *, timeout: float | None = None) -> None:
+async def wait_subscribed(channel: Channel, *, timeout: float | None = None) -> None:
     """Wait on the running loop until ``channel`` is subscribed; the awaitable form of
     ``Channel.wait_subscribed``, with the same errors. Does not subscribe."""
     await _wait_for_state(channel.state, lambda: channel.wait_subscribed(0), timeout)

@@ -37,10 +37,13 @@ from ._states import Health
 from ._protocol import Event
 
 if TYPE_CHECKING:  # only for the type checker: the extra is optional at run time
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
     from ._client import Pusher
+
+    try:
+        from matplotlib.axes import Axes
+        from matplotlib.figure import Figure
+    except ImportError:  # documentation built without the extra (pdoc runs this block)
+        Axes = Figure = Any  # type: ignore[misc,assignment]
 
 __all__ = [
     "RollingFrame",
@@ -256,13 +259,36 @@ def ipython_output(placeholder: object = "(waiting for data)",
     """An :data:`Output` for Jupyter. Shows ``placeholder`` at once, in the cell that calls
     this (a ``str`` is shown as plain text), with ``IPython.display.display`` and a display
     id; every call then replaces it in place (``update_display``), whichever cell runs at
-    the time and whichever thread calls. Needs IPython."""
+    the time and whichever thread calls. Needs IPython.
+
+    Outside a kernel (plain ``python`` with IPython installed), where there is no display to
+    update, it falls back to plain output: each drawing is printed on stdout as text, unless
+    it is the same text as the one before."""
     ipd = _require("IPython.display")
     shown = _Text(placeholder) if isinstance(placeholder, str) else placeholder
     handle = ipd.display(shown, display_id=display_id or True)
+    if handle is None:  # no kernel: display() printed the placeholder and gives no handle
+        return _plain_output()
 
     def output(obj: Any) -> None:
         handle.update(obj)
+
+    return output
+
+
+def _plain_output() -> Output:
+    """An :data:`Output` that prints each new drawing's text on stdout (a terminal)."""
+    last: list[str | None] = [None]
+
+    def output(obj: Any) -> None:
+        if hasattr(obj, "savefig"):  # a matplotlib figure has no text to show: say so, once
+            text = ("rxpusher.notebook: a live chart is drawn in a notebook only (no kernel "
+                    "here); print RollingFrame.frame, or use live_table, instead")
+        else:
+            text = str(obj)
+        if text != last[0]:
+            last[0] = text
+            print(text, flush=True)
 
     return output
 

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from reactivex import Observable, abc
 
+from ._states import AttemptCause
 from ._protocol import encode_frame
 from ._transport import TransportListener
 
@@ -188,6 +189,7 @@ class ScriptedTransport:
         self.sent: list[dict[str, Any]] = []
         self.closed_with: int | None = None
         self.alive = True
+        self.interactive = True
 
     def open(self, url: str, listener: TransportListener) -> None:
         """Record the URL and the listener; nothing happens until the test says so."""
@@ -208,6 +210,10 @@ class ScriptedTransport:
     def join(self, timeout: float | None = None) -> None:
         """Nothing to wait for: a scripted transport has no thread."""
 
+    def has_pending_input(self) -> bool:
+        """Nothing waits: the test delivers every frame itself."""
+        return False
+
     def _listener(self) -> TransportListener:
         assert self.listener is not None, "the client has not opened this transport"
         return self.listener
@@ -225,10 +231,12 @@ class ScriptedTransport:
         else:
             on_frames(list(texts))
 
-    def drop(self, code: int | None = None, reason: str = "") -> None:
-        """The server closes the socket with ``code`` (None: it just vanishes)."""
+    def drop(self, code: int | None = None, reason: str = "",
+             cause: AttemptCause | None = None) -> None:
+        """The server closes the socket with ``code`` (None: it just vanishes); ``cause``
+        says why an attempt failed before it opened (``"refused"``, ``"dns"``, ...)."""
         self.alive = False
-        self._listener().on_close(code, reason)
+        self._listener().on_close(code, reason, None if cause is None else AttemptCause(cause))
 
 
 class ScriptedServer:

@@ -40,7 +40,7 @@ def test_extras() -> None:
 
 def test_setup_py_is_a_thin_entry() -> None:
     source = (ROOT / "setup.py").read_text(encoding="utf-8")
-    assert "setup()" in source and "install_requires" not in source
+    assert "setup(url=" in source and "install_requires" not in source
 
 
 def test_licence_and_changelog() -> None:

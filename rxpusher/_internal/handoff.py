@@ -24,6 +24,7 @@ from reactivex import abc
 from reactivex.disposable import SingleAssignmentDisposable
 
 from .._exceptions import BufferOverflowError
+from .unhandled import Unhandled
 
 Overflow = Literal["error", "drop_oldest", "drop_newest"]
 """What a bounded queue (``rxpusher.aio.iterate``, ``scheduler=``) does with an item that
@@ -61,7 +62,7 @@ class HandoffObserver(abc.ObserverBase[Any]):
         """The upstream subscription, released on overflow with the ``error`` policy."""
 
     def on_next(self, value: Any) -> None:
-        overflowed = False
+        overflowed: BufferOverflowError | None = None
         with self._lock:
             if self._done:
                 return
@@ -74,14 +75,15 @@ class HandoffObserver(abc.ObserverBase[Any]):
                 elif self._overflow == "drop_newest":
                     self.dropped += 1
                 else:
-                    self._done = overflowed = True
-                    queue.append((_ERROR, BufferOverflowError(self._maxsize)))
+                    self._done = True
+                    overflowed = BufferOverflowError(self._maxsize)
+                    queue.append((_ERROR, overflowed))
             else:
                 queue.append((_NEXT, value))
             schedule = self._claim()
-        if overflowed:
+        if overflowed is not None:
             self.subscription.dispose()
-            self._report(BufferOverflowError(self._maxsize))
+            self._report(overflowed)  # the one on_error gets: reported once if unhandled
         if schedule:
             self._scheduler.schedule(self._drain)
 
@@ -123,4 +125,4 @@ class HandoffObserver(abc.ObserverBase[Any]):
                 else:
                     observer.on_completed()
             except Exception as exc:  # noqa: BLE001 - observers are isolated
-                self._report(exc)
+                self._report(Unhandled(exc) if kind == _ERROR and exc is value else exc)

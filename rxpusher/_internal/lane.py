@@ -1,7 +1,8 @@
 """The delivery lane: every notification of one client runs here, one at a time.
 
-State changes are computed under the session's lock and *posted* here; they run after
-the lock is released, in the order they were posted, on whichever thread drains the lane.
+State changes are computed by the core under the session's lock and *posted* here (the
+notification effects of a step); they run after the lock is released, in the order they
+were posted, on whichever thread drains the lane.
 Nothing in the lane holds a library lock, so an observer may call the client or wait for
 another thread that does.
 
@@ -111,11 +112,6 @@ class Lane:
                 item(*args)
             except Exception as exc:  # noqa: BLE001 - the lane must never stop
                 report(exc)
-
-    @property
-    def delivering(self) -> bool:
-        """True while some thread is running items."""
-        return self._owner is not None
 
     @property
     def in_lane(self) -> bool:

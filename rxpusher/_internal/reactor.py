@@ -11,26 +11,25 @@ Registration changes made from other threads are queued and applied by the I/O t
 waits on it, and a socket is unregistered before it is closed (its file descriptor can
 then be reused safely).
 
-:class:`Connector` runs blocking handshakes on up to ``size`` short-lived threads
-(``rxpusher-connect``) that end when no handshake is waiting.
+The handshakes run on the process's :class:`~rxpusher._internal.pool.Pool` of up to eight
+short-lived ``rxpusher-connect`` threads (:func:`shared_connector`), which end when no
+handshake is waiting.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import selectors
 import socket
 import threading
-import time
-from collections.abc import Callable
 from typing import Protocol
+
+from .pool import Pool
 
 log = logging.getLogger("rxpusher")
 
-__all__ = ["Connector", "Handler", "Reactor", "Registration", "shared_connector",
-           "shared_reactor"]
+__all__ = ["Handler", "Reactor", "Registration", "shared_connector", "shared_reactor"]
 
 
 class Handler(Protocol):
@@ -238,88 +237,8 @@ def _drain(sock: socket.socket) -> None:
         pass
 
 
-class Connector:
-    """Runs blocking jobs (handshakes) on up to ``size`` threads named ``name``, started on
-    demand; each ends as soon as no job waits."""
-
-    def __init__(self, size: int = 8, name: str = "rxpusher-connect") -> None:
-        self._size = size
-        self._name = name
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._jobs: collections.deque[tuple[Callable[[], None], threading.Event]] = (
-            collections.deque()
-        )
-        self._threads: set[threading.Thread] = set()  # in their loop
-        self._busy: set[threading.Thread] = set()  # running a job
-        self._ending: list[threading.Thread] = []  # left their loop
-
-    def submit(self, job: Callable[[], None]) -> threading.Event:
-        """Run ``job()`` on a pool thread, after the jobs submitted before it; the event is
-        set once it has run and its thread is free again."""
-        done = threading.Event()
-        with self._lock:
-            self._jobs.append((job, done))
-            self._changed.notify_all()  # for join_idle: a job waits
-            if len(self._threads) - len(self._busy) < len(self._jobs) \
-                    and len(self._threads) < self._size:
-                thread = threading.Thread(target=self._work, name=self._name, daemon=True)
-                self._threads.add(thread)
-                thread.start()
-        return done
-
-    def join_idle(self, timeout: float) -> None:
-        """When no job waits or runs (on another thread), wait up to ``timeout`` for the
-        pool's threads to end; never waits for a job (another client's handshake)."""
-        current = threading.current_thread()
-        deadline = time.monotonic() + timeout
-
-        def idle() -> bool:
-            return not (self._threads - {current})
-
-        with self._lock:
-            if not self._changed.wait_for(
-                lambda: idle() or bool(self._jobs) or bool(self._busy - {current}), timeout
-            ) or not idle():
-                return
-            ending = [t for t in self._ending if t is not current]
-            self._ending = [t for t in self._ending if t.is_alive()]
-        for thread in ending:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-    def _work(self) -> None:
-        current = threading.current_thread()
-        done: threading.Event | None = None
-        while True:
-            with self._lock:
-                self._busy.discard(current)
-                if done is not None:
-                    done.set()
-                if not self._jobs:
-                    self._threads.discard(current)
-                    self._ending.append(current)
-                    self._changed.notify_all()
-                    return
-                job, done = self._jobs.popleft()
-                self._busy.add(current)
-                self._changed.notify_all()  # for join_idle: a job runs
-            try:
-                job()
-            except Exception:  # noqa: BLE001 - a pool thread must never die silently
-                log.exception("connect job failed")
-
-    def _after_fork(self) -> None:
-        """In a forked child the threads are gone: start afresh."""
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._jobs = collections.deque()
-        self._threads = set()
-        self._busy = set()
-        self._ending = []
-
-
 _reactor = Reactor()
-_connector = Connector()
+_connector = Pool(8, "rxpusher-connect")
 
 
 def shared_reactor() -> Reactor:
@@ -327,11 +246,11 @@ def shared_reactor() -> Reactor:
     return _reactor
 
 
-def shared_connector() -> Connector:
+def shared_connector() -> Pool:
     """The process's handshake pool."""
     return _connector
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reactor._after_fork)
-    os.register_at_fork(after_in_child=_connector._after_fork)
+    os.register_at_fork(after_in_child=_connector.after_fork)

@@ -31,7 +31,7 @@ from ._entries import Item, Template, event_item, gap_item, interruption_item, t
 
 if TYPE_CHECKING:
     from .._channels import Channel
-    from .._session import Session
+    from .._session import ClientSession
 
 __all__ = ["BrokerSink", "Backend", "BridgeStats", "SeqSpec", "redact", "seconds"]
 
@@ -139,8 +139,8 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
         self._connected = False
         self._inflight = 0
         self._dropped_unnamed = 0
-        self._sessions: list[Session] = []
-        self._global_sessions: list[Session] = []
+        self._sessions: list[ClientSession] = []
+        self._global_sessions: list[ClientSession] = []
         self._bindings: set[tuple[str, str | None]] = set()
         self._watched: set[tuple[int, str]] = set()
         self._subscriptions = CompositeDisposable()
@@ -222,7 +222,7 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
 
     # ---- binding to clients (Pusher streams tell the sink who they are) -------------------
 
-    def _rxpusher_bind(self, session: Session, channel: str | None, event: str | None, *,
+    def _rxpusher_bind(self, session: ClientSession, channel: str | None, event: str | None, *,
                        bind_data: bool = True) -> None:
         """Called by a client when this sink observes one of its streams: broker failures go
         to that client's ``errors``, and the channel's interruptions become entries; data
@@ -255,7 +255,7 @@ class BrokerSink(abc.ObserverBase[Any], abc.DisposableBase):
             if (id(session), channel) not in self._watched:
                 self._watch(session, channel)
 
-    def _watch(self, session: Session, channel: str) -> None:
+    def _watch(self, session: ClientSession, channel: str) -> None:
         with self._cond:
             key = (id(session), channel)
             if key in self._watched or self._closing:

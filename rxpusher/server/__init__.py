@@ -36,7 +36,13 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
+    try:
+        module = importlib.import_module(home, __name__)
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            f"rxpusher.server.{name} needs the server extra (missing: {exc.name}): "
+            "pip install 'rxpusher[server]'", name=exc.name) from exc
+    value = getattr(module, name)
     globals()[name] = value
     return value
 

@@ -13,7 +13,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from .._cliutil import add_verbosity, app_id, configure_logging, listen_port
+from .._cliutil import add_verbosity, app_id, configure_logging, listen_port, sigterm_as_interrupt
 
 DEFAULT_PORT = 6001
 DESCRIPTION = ("Run a local Pusher Channels server (WebSocket endpoint and HTTP API on one "
@@ -93,4 +93,6 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (``--host --port --app-id --key --secret -v``) and serve."""
-    return run(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
+    sigterm_as_interrupt()
+    return run(args)

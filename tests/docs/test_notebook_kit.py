@@ -4,6 +4,9 @@ real kernel (nbclient, no browser). The rest is in tests/unit/test_notebook.py."
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from typing import Any
 
 import matplotlib
@@ -96,3 +99,50 @@ def test_in_a_kernel_a_burst_is_redrawn_in_place_ending_on_the_last_item(
     (printed,) = [o.text for o in outputs if o.output_type == "stream"]
     redraws = int(printed.split()[1])
     assert 1 <= redraws <= 3 and "updates 10001" in printed, printed
+
+
+def test_displays_outside_a_kernel_fall_back_to_plain_output(tmp_path) -> None:
+    """Plain ``python`` with IPython installed: ``display(..., display_id=True)`` returns
+    None there, and every redraw of status_line/live_table/live_chart threw from a timer
+    thread. They print their text instead, each new drawing once."""
+    feed = tmp_path / "feed.jsonl"
+    frames = [json.dumps({"event": "tick", "channel": "c", "data": json.dumps({"n": n})})
+              for n in range(3)]
+    feed.write_text("".join(json.dumps({"t": 0, "frame": f}) + "\n" for f in frames))
+    code = f"""
+import threading, sys
+import rxpusher
+from rxpusher.notebook import RollingFrame, live_chart, live_table, status_line
+from rxpusher.testing import wait_until
+failures = []
+threading.excepthook = lambda args: failures.append(args.exc_value)
+class Tee:
+    text = ""
+    def write(self, s):
+        self.text += s
+        return sys.__stdout__.write(s)
+    def flush(self):
+        sys.__stdout__.flush()
+sys.stdout = tee = Tee()
+p = rxpusher.replay({str(feed)!r}, speed=None)
+rolling = RollingFrame(p.channel("c").events("tick"), rows=10)
+table = live_table(rolling, interval=0.01)
+chart = live_chart(rolling, interval=0.01)
+status = status_line(p, interval=0.05)
+for display in (table, chart):
+    wait_until(lambda: len(rolling) == 3 and display.redraws >= 1 and not display.pending)
+wait_until(lambda: status.redraws >= 1)
+wait_until(lambda: "2  2" in tee.text and "live chart" in tee.text and "1 channel" in tee.text)
+table.dispose(); chart.dispose(); status.dispose(); p.close()
+print("failures:", failures)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "failures: []" in done.stdout
+    assert "Traceback" not in done.stderr
+    out = done.stdout
+    assert "(waiting for data)" in out  # the placeholder, then the drawings
+    assert "   n\n0  0\n1  1\n2  2\n" in out  # the table, printed once it changed
+    assert out.count("a live chart is drawn in a notebook only") == 1  # said once
+    assert "1 channel: c" in out  # the status line

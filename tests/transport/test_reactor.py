@@ -13,7 +13,8 @@ import pytest
 
 import rxpusher
 from helpers.raw_ws_server import RawWebSocketServer, text_frame
-from rxpusher._internal.reactor import Connector, Reactor, shared_reactor
+from rxpusher._internal.pool import Pool
+from rxpusher._internal.reactor import Reactor, shared_reactor
 from rxpusher.server import LocalServer
 from rxpusher._transport import WebSocketTransport
 
@@ -119,7 +120,7 @@ def test_detach_from_another_thread_and_a_failing_handler(pairs) -> None:
 
 
 def test_connector_threads_end_when_no_job_waits() -> None:
-    pool = Connector(size=3, name="rxpusher-test-connect")
+    pool = Pool(3, "rxpusher-test-connect")
     release = threading.Event()
     done: list[int] = []
     for i in range(10):
@@ -135,7 +136,7 @@ def test_connector_threads_end_when_no_job_waits() -> None:
 def test_connector_join_never_waits_for_another_clients_handshake() -> None:
     import time
 
-    pool = Connector(size=2, name="rxpusher-test-connect")
+    pool = Pool(2, "rxpusher-test-connect")
     started, release = threading.Event(), threading.Event()
     done = pool.submit(lambda: (started.set(), release.wait(30)))  # a silent host
     assert started.wait(5)

@@ -55,7 +55,7 @@ class Listener:
     def on_activity(self) -> None:
         self._add(("activity",))
 
-    def on_close(self, code: int | None, reason: str) -> None:
+    def on_close(self, code: int | None, reason: str, cause: Any = None) -> None:
         self._add(("close", code, reason))
 
     def wait(self, predicate: Callable[[list[tuple[Any, ...]]], bool], timeout: float = 5) -> None:
@@ -316,3 +316,24 @@ def test_tls_frames_pings_and_pending_bytes(certificate: tuple[Path, Path], io: 
         assert listener.closed() == ("close", 1007, "invalid UTF-8 in a text frame")
         transport.join(5)
         assert not transport.alive
+
+
+def test_a_failed_handshake_is_classified_by_the_type_of_its_exception() -> None:
+    import socket
+    import ssl
+
+    import websocket
+
+    from rxpusher._transport import attempt_cause
+
+    cases = {
+        ConnectionRefusedError(111, "Connection refused"): "refused",
+        socket.gaierror(-2, "Name or service not known"): "dns",
+        ssl.SSLCertVerificationError("certificate verify failed"): "tls",
+        TimeoutError("timed out"): "timeout",
+        websocket.WebSocketTimeoutException("the timeout word is in the text"): "timeout",
+        websocket.WebSocketBadStatusException("Handshake status %d %s", 404, "Not Found"): "handshake",
+        ConnectionResetError(104, "the server said timeout, refused and tls"): "network",
+    }
+    assert {type(e).__name__: attempt_cause(e) for e in cases} == \
+        {type(e).__name__: cause for e, cause in cases.items()}

@@ -478,6 +478,8 @@ def test_first_timeout_empty_default_and_error() -> None:
         with pytest.raises(EmptySequenceError):
             await first(reactivex.empty())
         assert await first(reactivex.empty(), default=None) is None
+        assert await first(never, timeout=0.01, default=None) is None  # no TimeoutError
+        assert not never.observers
         with pytest.raises(KeyError):
             await first(reactivex.throw(KeyError("k")))
 

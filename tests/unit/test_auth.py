@@ -250,6 +250,8 @@ def test_endpoint_unreachable_is_subscription_error_with_status_0(make_pusher, s
     assert isinstance(stream.error, SubscriptionError)
     assert stream.error.status == 0
     assert stream.error.__cause__ is not None
+    # requests' message ends with the cause, past the 200-character cut: it comes first
+    assert stream.error.message.startswith("auth endpoint unreachable (connection refused): ")
 
 
 def test_endpoint_non_json_200_is_subscription_error_with_status_200(make_pusher, server, auth_endpoint) -> None:

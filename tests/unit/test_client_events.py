@@ -75,3 +75,29 @@ def test_data_json_cannot_carry_is_a_value_error(make_pusher, server) -> None:
     with pytest.raises(ValueError):
         p.channel("private-c").trigger("client-x", float("nan"))
     assert server.sent("client-x") == []
+
+
+def test_trigger_and_bind_on_a_handle_kept_after_close_raise_closed_error(signed, server) -> None:
+    from rxpusher import ClosedError
+
+    ch = signed.subscribe("private-chat")
+    server.succeed("private-chat")
+    signed.close()
+    with pytest.raises(ClosedError):
+        ch.trigger("client-typing", {})
+    with pytest.raises(ClosedError):
+        ch.bind("client-typing", lambda data: None)
+    assert server.sent("client-typing") == []
+
+
+def test_trigger_that_cannot_go_out_raises_send_error(signed, server) -> None:
+    from rxpusher import SendError
+
+    ch = signed.subscribe("private-chat")
+    with pytest.raises(SendError, match="not subscribed"):
+        ch.trigger("client-typing", {})
+    server.succeed("private-chat")
+    server.current.closed_with = 1000  # the socket fails on the next send
+    with pytest.raises(SendError, match="cannot trigger") as info:
+        ch.trigger("client-typing", {})
+    assert isinstance(info.value.__cause__, ConnectionError)

@@ -137,3 +137,49 @@ def test_protocol_events_on_encrypted_channels_are_not_decrypted(make_pusher, se
     server.succeed(CHANNEL)
     assert succeeded.items == [{}]
     assert json.loads(json.dumps(succeeded.items)) == [{}]
+
+
+def test_events_released_by_a_rotation_come_before_an_event_that_arrives_meanwhile(
+        make_pusher, server) -> None:
+    """The measured defect of issue 15: the renewed key comes back while the reader is
+    delivering event 3 (a frames observer lets the authorizer return, then waits until the
+    held events 1 and 2 were released); event 3 used to overtake them ([3, 1, 2])."""
+    import threading
+
+    from rxpusher.testing import wait_until
+
+    key_a, key_b = os.urandom(32), os.urandom(32)
+    second_call, release, returned = threading.Event(), threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def authorizer(channel: str, socket_id: str) -> dict:
+        calls.append(socket_id)
+        key = key_a
+        if len(calls) == 2:
+            second_call.set()
+            release.wait(10)
+            key = key_b
+        return {"auth": "key:sig", "shared_secret": base64.b64encode(key).decode()}
+
+    pusher = make_pusher(authorizer=authorizer)
+    server.handshake(socket_id=SOCKET_ID)
+    got = record(pusher.channel(CHANNEL).events("secret"))
+    wait_until(lambda: server.sent("pusher:subscribe"))
+    server.succeed(CHANNEL)
+    channels = pusher._session._core.subscriptions.channels  # noqa: SLF001 - the race window
+
+    def on_frame(text: str) -> None:
+        if '"secret"' in text and len(calls) == 2 and not release.is_set():
+            if not second_call.is_set():
+                return
+            if channels[CHANNEL].rotation is not None and len(channels[CHANNEL].rotation) == 2:
+                release.set()
+                wait_until(lambda: channels[CHANNEL].rotation is None)  # 1 and 2 released
+
+    pusher.frames.subscribe(on_frame)
+    push_sealed(server, 1, key_b)        # does not open with A: the key is renewed
+    second_call.wait(5)
+    push_sealed(server, 2, key_b)        # held
+    push_sealed(server, 3, key_b)        # the frames observer lets the new key in first
+    wait_until(lambda: len(got.items) == 3)
+    assert got.items == [1, 2, 3]

@@ -151,7 +151,9 @@ def test_enter_takes_a_free_turn_and_leave_runs_what_was_posted_meanwhile() -> N
     assert seen == []
     seen.append("the caller's own item")
     lane.leave()
-    assert seen == ["the caller's own item", "posted while entered"] and not lane.delivering
+    assert seen == ["the caller's own item", "posted while entered"] and not lane.in_lane
+    assert lane.enter()  # the turn is free again
+    lane.leave()
 
 
 def test_enter_refuses_when_items_wait_or_another_thread_delivers() -> None:

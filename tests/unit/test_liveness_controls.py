@@ -65,10 +65,12 @@ def test_failed_attempts_are_reported_with_their_cause_and_rate_limited(
 
     p = make_pusher(reconnect=__import__("rxpusher").Backoff(initial=1, maximum=1, jitter=False))
     errors = record(p.errors)
-    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused",
+                           cause="refused")
     for _ in range(40):  # a 40 s outage, one attempt a second
         sched.advance_by(1)
-        server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+        server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused",
+                           cause="refused")
     reports = [e for e in errors.items if isinstance(e, ConnectAttemptError)]
     assert [e.cause for e in reports] == ["refused", "refused"]
     assert "failed attempts since the last report" in str(reports[1])
@@ -132,11 +134,12 @@ def test_a_dead_first_host_moves_to_the_next_one_at_once_then_the_round_backs_of
     make_pusher(host=["a.example", "b.example", "c.example"], use_tls=False)
     tried = {_host(server.current.url)}
     for _ in range(2):
-        server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+        server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused",
+                            "refused")
         sched.advance_by(0.001)
         tried.add(_host(server.current.url))
     assert server.attempts == 3 and len(tried) == 3  # at once, no backoff step
-    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused")
+    server.current.drop(None, "ConnectionRefusedError: [Errno 111] Connection refused", "refused")
     sched.advance_by(0.999)
     assert server.attempts == 3
     sched.advance_by(0.001)

@@ -255,3 +255,4 @@ def test_the_status_line_shows_state_channels_and_events_per_second(make_pusher,
     line.dispose()
     sched.advance_by(5.0)
     assert len(shown) == 2                       # disposed: no more lines
+

@@ -221,3 +221,28 @@ def test_switched_options_replace_what_is_given_and_are_validated() -> None:
                       ({"cluster": 5}, TypeError), ({"host": []}, ValueError), ({}, ValueError)):
         with pytest.raises(kind):
             options.switched(**bad)
+
+
+@pytest.mark.parametrize(("options", "advice"), [
+    ({"host": "wss://ws-eu.pusher.com:443"}, "cluster='eu'"),
+    ({"host": "ws://127.0.0.1:6001"}, "host='127.0.0.1:6001', use_tls=False"),
+    ({"host": ["127.0.0.1:6001", "https://node2:6002/"]}, "host='node2:6002'"),
+    ({"host": "127.0.0.1:6001/ws"}, "path="),
+    ({"cluster": "ws-eu.pusher.com"}, "cluster='eu'"),
+    ({"cluster": "wss://ws-ap1.pusher.com"}, "cluster='ap1'"),
+    ({"cluster": "soketi.example.com"}, "host='soketi.example.com'"),
+])
+def test_a_url_or_hostname_where_a_host_or_cluster_goes_says_what_to_pass(
+        options, advice, server) -> None:
+    """Before: ``wss://[wss://ws-eu...]:443``, ``ws-ws-eu.pusher.com.pusher.com``, or
+    retrying for ever with "Invalid IPv6 URL"."""
+    with pytest.raises(ValueError) as info:
+        rxpusher.Pusher("key", transport=server.transport, **options)
+    assert advice in str(info.value)
+    assert server.attempts == 0  # before any I/O
+
+
+def test_plain_hosts_and_clusters_are_still_accepted(server) -> None:
+    for options in ({"cluster": "eu"}, {"cluster": "mt1"}, {"host": "127.0.0.1:6001"},
+                    {"host": ["a.example", "[::1]:6001"]}, {"host": "x", "cluster": ""}):
+        rxpusher.Pusher("key", transport=server.transport, auto_connect=False, **options).close()

@@ -30,3 +30,17 @@ def test_everything_in_all_has_a_docstring() -> None:
         if name == "__version__":
             continue
         assert inspect.getdoc(getattr(rxpusher, name)), name
+
+
+def test_the_local_server_without_its_extra_names_the_extra() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['websockets'] = None\n"
+            "try:\n"
+            "    from rxpusher.server import LocalServer\n"
+            "except ModuleNotFoundError as exc:\n"
+            "    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert "needs the server extra" in done.stdout and "pip install 'rxpusher[server]'" in done.stdout

@@ -109,3 +109,80 @@ def test_record_after_close_raises_closed_error(make_pusher, tmp_path) -> None:
     p.close()
     with pytest.raises(rxpusher.ClosedError):
         p.record(tmp_path / "x.jsonl")
+
+
+def _five_ticks(path) -> None:
+    frames = [json.dumps({"event": "tick", "channel": "c", "data": json.dumps({"n": n})})
+              for n in range(5)]
+    path.write_text("".join(json.dumps({"t": n * 0.001, "frame": f}) + "\n"
+                            for n, f in enumerate(frames)))
+
+
+@pytest.mark.parametrize("speed", [None, 1.0, 1000.0])
+def test_an_observer_subscribed_on_the_next_line_gets_every_event(tmp_path, speed) -> None:
+    """Before: 5, then 0, then 0 of 5 events in three runs (the playback thread raced the
+    subscription). The automatic first play waits for the first observer."""
+    path = tmp_path / "ticks.jsonl"
+    _five_ticks(path)
+    for _ in range(20):
+        p = rxpusher.replay(path, speed=speed)
+        got = record(p.channel("c").events("tick"))
+        got.wait(lambda r: r.done or len(r.items) == 5)
+        rxpusher.testing.wait_until(lambda: p.connection_state == "disconnected")
+        assert [d["n"] for d in got.items] == [0, 1, 2, 3, 4]
+        p.close()
+
+
+def test_a_replay_without_observers_plays_once_waited_on(tmp_path) -> None:
+    path = tmp_path / "ticks.jsonl"
+    _five_ticks(path)
+    p = rxpusher.replay(path, speed=None)
+    seen = []
+    p.bind("tick", seen.append)  # a binding observes too
+    rxpusher.testing.wait_until(lambda: p.connection_state == "disconnected")
+    assert len(seen) == 5
+    p.close()
+    q = rxpusher.replay(path, speed=None)
+    with pytest.raises(TimeoutError):  # nothing observes: it plays once waited on
+        q.wait_connected(timeout=1)   # (there is no handshake in this file)
+    rxpusher.testing.wait_until(lambda: q.connection_state == "disconnected")
+    q.close()
+
+
+def test_connect_after_auto_connect_false_plays_at_once(tmp_path) -> None:
+    path = tmp_path / "ticks.jsonl"
+    _five_ticks(path)
+    p = rxpusher.replay(path, speed=None, auto_connect=False)
+    p.connect()
+    rxpusher.testing.wait_until(lambda: p.connection_state == "disconnected")
+    p.close()
+
+
+def test_a_recording_started_after_connecting_replays_to_connected(
+        make_pusher, server, sched, tmp_path) -> None:
+    path = tmp_path / "late.jsonl"
+    p = make_pusher()
+    server.handshake(socket_id="9.9")
+    recording = p.record(path)
+    server.push("tick", {"n": 1}, channel="c")
+    recording.dispose()
+    first = json.loads(path.read_text().splitlines()[0])
+    assert first["t"] == 0 and json.loads(first["frame"])["event"] == "pusher:connection_established"
+    clock = TestScheduler()
+    q = rxpusher.replay(path, clock=clock)
+    states = record(q.state)
+    clock.advance_by(1)
+    assert states.items == ["connecting", "connected", "disconnected"]
+    q.close()
+
+
+def test_a_recording_is_on_disk_line_by_line_before_it_is_closed(
+        make_pusher, server, tmp_path) -> None:
+    """A killed ``listen --record`` kept 0 bytes: each line is written through."""
+    path = tmp_path / "live.jsonl"
+    p = make_pusher()
+    recording = p.record(path)
+    server.handshake()
+    server.push("tick", {"n": 1}, channel="c")
+    assert len(path.read_text().splitlines()) == 2
+    recording.dispose()

@@ -347,3 +347,63 @@ def test_a_client_collected_unclosed_warns_and_stops_its_threads(server) -> None
         gc.collect()
     assert any(issubclass(w.category, ResourceWarning) for w in caught)
     wait_for(lambda: not (set(rxpusher_threads()) - before), timeout=5)
+
+
+def test_thread_storm_on_an_encrypted_channel_with_key_rotations_keeps_every_event_in_order(
+        make_pusher, server) -> None:
+    """The reader pushes events sealed with a key that rotates every 25 events (the first of
+    each batch renews the key, the others are held meanwhile) while other threads subscribe,
+    leave, ping and bind: the channel's observer gets every event, in order, one at a time."""
+    import base64
+    import os
+    import random
+
+    from rxpusher import _encryption as encryption
+
+    channel = "private-encrypted-storm"
+    keys = [os.urandom(32) for _ in range(8)]
+    epoch = [0]
+
+    def authorizer(name: str, socket_id: str) -> dict:
+        return {"auth": "k:s", "shared_secret": base64.b64encode(keys[epoch[0]]).decode()}
+
+    p = make_pusher(authorizer=authorizer)
+    server.handshake()
+    got = Recorder("encrypted")
+    got.subscribe_to(p.channel(channel).events("e"))
+    wait_for(lambda: server.sent("pusher:subscribe"))
+    server.succeed(channel)
+    stop = threading.Event()
+
+    def churn(seed: int) -> None:
+        rng = random.Random(seed)
+        while not stop.is_set():
+            name = f"other-{rng.randrange(3)}"
+            op = rng.random()
+            if op < 0.3:
+                p.subscribe(name)
+            elif op < 0.6:
+                p.unsubscribe(name)
+            elif op < 0.8:
+                p.channel(channel).bind("e", lambda data: None)
+                p.channel(channel).unbind("e")
+            else:
+                p.ping()
+
+    threads = [threading.Thread(target=churn, args=(seed,)) for seed in range(3)]
+    for t in threads:
+        t.start()
+    total = 200
+    try:
+        for i in range(total):
+            if i % 25 == 0:
+                got.wait_count(i, timeout=20)  # the server rotates the key
+                epoch[0] = i // 25
+            server.push("e", encryption.encrypt(keys[epoch[0]], i), channel=channel)
+        got.wait_count(total, timeout=20)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    assert got.items == list(range(total))
+    assert got.violations == []
