@@ -36,7 +36,7 @@ from reactivex.scheduler import VirtualTimeScheduler
 
 from . import _protocol as protocol
 from ._auth import Authorizer
-from ._core import DECIDED_PREFIXES, DROP, HANDLERS, INTERNAL_PREFIX, STEP, Core
+from ._core import CHUNKED, DECIDED_PREFIXES, DROP, HANDLERS, INTERNAL_PREFIX, STEP, Core
 from ._core.effects import (
     Authorize,
     AuthorizeBatch,
@@ -161,7 +161,7 @@ class ClientSession:
         self._route = self._core.route
         self._dispatch = self.router.dispatch
         self._transport_factory: Callable[[], Transport] = options.transport or (
-            lambda: WebSocketTransport.from_options(options)
+            lambda: WebSocketTransport.from_options(self.options)  # switch_cluster changes them
         )
         self._transport: Transport | None = None
         self._transport_attempt = 0
@@ -327,7 +327,7 @@ class ClientSession:
         name, channel = event.name, event.channel
         # the core's rule for plain events (rxpusher._core.is_plain), inline: no call per event
         if channel is not None and name not in HANDLERS and not name.startswith(INTERNAL_PREFIX) \
-                and not channel.startswith(DECIDED_PREFIXES):
+                and not channel.startswith(DECIDED_PREFIXES) and CHUNKED not in name:
             self._dispatch(event, channel)
             return
         route = self._route(event)
@@ -557,18 +557,25 @@ class ClientSession:
         channel = self._core.subscriptions.channels.get(name)
         return channel.count if channel is not None else None
 
-    def trigger(self, name: str, event: str, data: Any) -> None:
-        """Send a client event on a subscribed channel; raise when it cannot go out."""
-        text = protocol.encode_frame(event, data, name)
-        attempt = self._step(self._core.trigger, name, event)
-        transport = self._transport
-        if transport is None or self._transport_attempt != attempt:
-            raise SendError(f"cannot trigger {event!r}: the connection is down")
-        with self._send_lock:
-            try:
-                transport.send(text)
-            except Exception as exc:  # noqa: BLE001
-                raise SendError(f"cannot trigger {event!r}: {exc}") from exc
+    def trigger(self, name: str, messages: list[tuple[str, Any]]) -> None:
+        """Send client events ``(event, data)`` (one, or a chunked one's parts), paced: what
+        may go now is sent here (a failing socket raises), the rest at its turn."""
+        event = messages[0][0]
+        texts = [protocol.encode_frame(each, data, name) for each, data in messages]
+        attempt, ready = self._step(self._core.trigger, name, event, texts)
+        if ready:
+            transport = self._transport if self._transport_attempt == attempt else None
+            _send_now(self._send_lock, transport, ready, event)
+
+    def switch_cluster(self, options: Options) -> None:
+        """Move to ``options`` (``Pusher.switch_cluster``), keeping channels and observers."""
+        self._step(self._core.check_open)
+        self.options = options  # the next transport is made from them
+        self._step(self._core.switch_cluster, options, self._auth.replace(Authorizer(options)))
+
+    def wait_signed_in(self, timeout: float | None) -> None:
+        """Block until signed in; raise the sign-in's failure, ClosedError or TimeoutError."""
+        self._wait(self._core.signed_in_outcome, timeout, "sign-in")
 
     def close(self) -> None:
         """Disconnect for good, complete every stream and binding, end every thread."""
@@ -674,6 +681,20 @@ class _Timers:
             slot.dispose()
 
 
+def _send_now(lock: threading.Lock, transport: Transport | None, texts: list[str],
+              event: str) -> None:
+    """Send the frames of a client event that the pacer let out at once, on the transport of
+    the attempt it was decided for; :class:`SendError` when that cannot be done."""
+    if transport is None:
+        raise SendError(f"cannot trigger {event!r}: the connection is down")
+    with lock:
+        try:
+            for text in texts:
+                transport.send(text)
+        except Exception as exc:  # noqa: BLE001
+            raise SendError(f"cannot trigger {event!r}: {exc}") from exc
+
+
 def _begin_playback(transport: Transport | None) -> None:
     """Something observes (or waits on) the client: a replay held until then plays."""
     begin = getattr(transport, "begin_playback", None)
@@ -729,6 +750,13 @@ class _Authorizations:
             step(core.user_authorized, effect.socket_id, effect.token, outcome)
 
         self._pool.submit(job)
+
+    def replace(self, authorizer: Authorizer) -> Authorizer:
+        """Authorize with ``authorizer`` from now on (``switch_cluster``); the old one's
+        HTTP connections are released (a call under way on it is stale anyway)."""
+        old, self._authorizer = self._authorizer, authorizer
+        old.close()
+        return authorizer
 
     def close(self, timeout: float) -> None:
         """Stop the workers (waiting up to ``timeout`` for calls under way), release the

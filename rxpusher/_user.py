@@ -6,19 +6,13 @@ from typing import TYPE_CHECKING, Any, overload
 
 from reactivex import Observable, abc
 
-from ._exceptions import AuthenticationError
 from ._protocol import Event
 from ._router import ANY_EVENT, USER, observable
 
 if TYPE_CHECKING:
     from ._session import ClientSession
 
-__all__ = ["User", "signin_error"]
-
-
-def signin_error(error: AuthenticationError) -> dict[str, Any]:
-    """The data of ``pusher:signin_error`` for a failed sign-in, as pusher-js 8.6 emits it."""
-    return {"type": "AuthError", "error": error.message, "status": error.status}
+__all__ = ["User"]
 
 
 class User:

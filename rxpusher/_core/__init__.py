@@ -26,9 +26,9 @@ Tests of this package (``tests/unit/test_core_*.py``) feed inputs and compare th
 without a thread.
 """
 
-from .core import DECIDED_PREFIXES, DROP, INTERNAL_PREFIX, STEP, Core, is_plain
+from .core import CHUNKED, DECIDED_PREFIXES, DROP, INTERNAL_PREFIX, STEP, Core, is_plain
 from .effects import Timer
 from .handlers import HANDLERS
 
-__all__ = ["DECIDED_PREFIXES", "DROP", "HANDLERS", "INTERNAL_PREFIX", "STEP", "Core", "Timer",
+__all__ = ["CHUNKED", "DECIDED_PREFIXES", "DROP", "HANDLERS", "INTERNAL_PREFIX", "STEP", "Core", "Timer",
            "is_plain"]

@@ -94,6 +94,7 @@ class Subscriptions:
         self.channels: dict[str, ChannelRecord] = {}
         self._tokens = 0
         self._batching: list[str] | None = None  # channels collected for one batch call
+        self.left: Callable[[str], None] = lambda name: None  # told when a channel is left
 
     # ---- records -------------------------------------------------------------------------
 
@@ -243,6 +244,7 @@ class Subscriptions:
         channel.subscribed_on = None
         channel.count = None
         channel.lost_at = None
+        self.left(channel.name)
         self.clear_roster(channel)
         if channel.state is not S.FAILED:
             self.set_state(channel, S.UNSUBSCRIBED)

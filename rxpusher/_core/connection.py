@@ -150,6 +150,14 @@ class Connection:
         """The URL the next attempt connects to."""
         return self.options.url(self.use_tls, self.host_index)
 
+    def switch(self, options: Options) -> None:
+        """Connect with other settings from the next attempt on (``switch_cluster``): their
+        TLS setting and, with several hosts, a random one of them."""
+        self.options = options
+        self.use_tls = options.use_tls
+        hosts = len(options.hosts)
+        self.host_index = options.reconnect.rng.randrange(hosts) if hosts > 1 else 0
+
     # ---- attempts ----------------------------------------------------------------------
 
     def start_attempts(self) -> None:

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import _protocol as protocol
+from .._chunks import whole_name
 from .._exceptions import (
     AuthenticationError,
     ClosedError,
@@ -35,6 +36,8 @@ from .._router import GLOBAL, MEMBERS, USER, Route, RouteKey, Sink
 from .._states import AttemptCause, ChannelState, ConnectionState, Health
 from . import keys
 from .channels import Subscriptions
+from .chunked import Chunked
+from .client_events import ClientEvents
 from .connection import Connection
 from .effects import (
     CancelTimer,
@@ -73,16 +76,20 @@ _TO_USER = protocol.SERVER_TO_USER_PREFIX
 DECIDED_PREFIXES = ("#", _ENCRYPTED)
 """Channels whose events :meth:`Core.route` decides one by one (the signed-in user's, the
 encrypted ones). The rule of the hot path: an event on any other channel that is neither a
-protocol event (:data:`~rxpusher._core.handlers.HANDLERS`) nor internal goes to its
-channel's streams and the global ones; :func:`is_plain` says so, and the shell applies it
-inline (it is :meth:`Core.route`'s answer for those events, without a call per event)."""
+protocol event (:data:`~rxpusher._core.handlers.HANDLERS`), nor internal, nor possibly a
+part of a chunked event (:data:`CHUNKED`) goes to its channel's streams and the global ones;
+:func:`is_plain` says so, and the shell applies it inline (it is :meth:`Core.route`'s answer
+for those events, without a call per event)."""
+
+CHUNKED = "chunked-"
+"""In the name of every part of a chunked event (``chunked-x``, ``client-chunked-x``)."""
 
 
 def is_plain(name: str, channel: str | None) -> bool:
     """True for an event :meth:`Core.route` routes to ``channel`` without looking at state
     (the shell inlines this test on the hot path)."""
     return (channel is not None and name not in HANDLERS and not name.startswith(_INTERNAL)
-            and not channel.startswith(DECIDED_PREFIXES))
+            and not channel.startswith(DECIDED_PREFIXES) and CHUNKED not in name)
 
 
 class Core:
@@ -99,7 +106,9 @@ class Core:
         self.connection = Connection(options, self.out, self.streams, clock)
         self.subscriptions = Subscriptions(options, authorizer, self.out, self.streams,
                                            self.connection, wallclock)
-        self.user = SignIn(authorizer, self.out)
+        self.user = SignIn(authorizer, self.out, self.subscriptions.deliver)
+        self.client_events = ClientEvents(options, self.out, self.subscriptions, clock)
+        self.chunked = Chunked(options, self.out, self.subscriptions, clock)
         # read and written without the lock by the reader: counters only
         self.frames_in = 0
         self.bytes_in = 0
@@ -199,6 +208,16 @@ class Core:
         self.connection.connected_at = None
         self.subscriptions.connection_lost()
         self.user.lost()
+        self.client_events.lost()
+
+    def switch_cluster(self, options: Options, authorizer: Authorizer) -> None:
+        """Other settings (``Pusher.switch_cluster``): reconnect at once unless disconnected."""
+        self.check_open()
+        self.options = self.subscriptions.options = options
+        self.subscriptions.authorizer = self.user.authorizer = authorizer
+        self.connection.switch(options)
+        if self.connection.wanted:
+            self.reconnect()  # the channels resubscribe, an Interruption each
 
     # ---- user calls: channels ----------------------------------------------------------------
 
@@ -226,15 +245,19 @@ class Core:
     def active_channels(self) -> list[str]:
         return [name for name, c in self.subscriptions.channels.items() if c.active]
 
-    def trigger(self, name: str, event: str) -> int:
-        """Check that a client event may go out now; the attempt to send it on."""
+    def trigger(self, name: str, event: str, texts: list[str]) -> tuple[int, list[str]]:
+        """Pace a client event's frames or raise: the attempt, and the frames to send now."""
         self.check_open()
         channel = self.subscriptions.channels.get(name)
         if channel is None or channel.state is not S.SUBSCRIBED:
             raise SendError(f"cannot trigger {event!r}: {name!r} is not subscribed")
-        if not self.connection.open:
+        if not self.connection.open or self.connection.state is not C.CONNECTED:
             raise SendError(f"cannot trigger {event!r}: the connection is down")
-        return self.connection.attempt
+        return self.connection.attempt, self.client_events.push(name, texts)
+
+    def signed_in_outcome(self) -> bool | PusherError:
+        """For ``wait_signed_in``: True, the error that ends the wait, or False."""
+        return ClosedError("this Pusher client is closed") if self.closed else self.user.outcome()
 
     def add_binding(self, channel: str | None, binding: Binding) -> bool:
         """Keep a callback binding; False (the shell disposes it) after ``close()``."""
@@ -461,6 +484,8 @@ class Core:
             return DROP
         if channel.startswith(_ENCRYPTED) and not name.startswith("pusher"):
             return STEP
+        if CHUNKED in name and whole_name(name) is not None:
+            return STEP  # a part of a chunked event: put together under the lock
         return channel
 
     def receive(self, attempt: int, event: Event, frame: str) -> None:
@@ -468,9 +493,10 @@ class Core:
         if not self.connection.current(attempt):
             return
         handler = HANDLERS.get(event.name)
-        if handler is None:
-            keys.receive(self.subscriptions, event)
-            return
+        if handler is None:  # an encrypted event, or a part of a chunked one
+            if (event.channel or "").startswith(_ENCRYPTED):
+                return keys.receive(self.subscriptions, event)
+            return self.chunked.receive(event, frame)
         try:
             handler(self, attempt, event, frame)
         except PusherError as exc:
@@ -544,6 +570,10 @@ class Core:
             self.subscriptions.auth_expired(key[0], key[1])
         elif timer is Timer.HEALTH:
             self._health_due(key)  # type: ignore[arg-type]
+        elif timer is Timer.CLIENT_EVENTS and conn.state is C.CONNECTED:
+            self.client_events.due()
+        elif timer is Timer.CHUNKS:
+            self.chunked.expire()
 
     def authorized(self, name: str, socket_id: str, token: int,
                    outcome: Authorization | SubscriptionError) -> None:

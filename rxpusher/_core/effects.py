@@ -45,6 +45,10 @@ class Timer(enum.Enum):
     """``auth_timeout`` for one authorization (key: ``(channel, token)``)."""
     HEALTH = "health"
     """The next ``Health`` snapshot of one observer (key: its sink)."""
+    CLIENT_EVENTS = "client_events"
+    """The next queued client event's turn (``client_event_rate``)."""
+    CHUNKS = "chunks"
+    """The oldest chunked event in progress reaches ``chunk_timeout``."""
 
 
 # ---- actions -------------------------------------------------------------------------------

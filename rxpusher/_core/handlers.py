@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import _protocol as protocol
-from .._exceptions import ProtocolError, ServerError, SubscriptionError
+from .._exceptions import ProtocolError, RateLimitError, ServerError, SubscriptionError
 from .._protocol import Event, shorten
 from .._router import MEMBER_ADDED, MEMBER_REMOVED, MEMBERS
 from .._states import AttemptCause, ChannelState, ConnectionState, Interruption
@@ -47,8 +47,9 @@ def on_established(core: Core, attempt: int, event: Event, frame: str) -> None:
 def on_server_error(core: Core, attempt: int, event: Event, frame: str) -> None:
     data = event.data if isinstance(event.data, dict) else {"message": event.data}
     code = data.get("code")
-    error = ServerError(code if isinstance(code, int) else None,
-                        shorten(str(data.get("message", ""))))
+    code = code if isinstance(code, int) and not isinstance(code, bool) else None
+    rejected = code == protocol.CLIENT_EVENT_REJECTED  # 4301: a client event, not the socket
+    error = (RateLimitError if rejected else ServerError)(code, shorten(str(data.get("message", ""))))
     conn = core.connection
     conn.server_error(attempt, error.message)
     left_out = conn.server_errors.admit((error.code, error.message))
@@ -56,6 +57,10 @@ def on_server_error(core: Core, attempt: int, event: Event, frame: str) -> None:
         if left_out:
             error.args = (f"{error.args[0]} (repeated {left_out} times since the last report)",)
         core.out.append(Report(error))
+    if rejected:
+        core.client_events.rejected()  # the connection stays; the pace halves for 10 s
+    elif event.channel is None:
+        core.user.refused(error.message or str(code))  # how servers without sign-in answer it
     core.out.append(core.subscriptions.deliver(event, None))
 
 

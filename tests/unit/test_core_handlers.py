@@ -253,9 +253,12 @@ def test_the_plain_event_rule_of_the_hot_path_agrees_with_route() -> None:
              ("pusher_internal:x", "prices"), ("tick", "#server-to-user-1"),
              ("tick", "#server-to-user-2"), ("tick", "private-encrypted-x"),
              ("pusher:cache_miss", "private-encrypted-x"), ("client-x", "presence-room"),
+             ("chunked-report", "prices"), ("client-chunked-x", "presence-room"),
+             ("my-chunked-thing", "prices"),
              *[(name, "prices") for name in HANDLERS]]
     for name, channel in cases:
         event, _ = frame(name, {}, channel=channel)
         if is_plain(name, channel):
             assert core.route(event) == channel, (name, channel)
     assert is_plain("tick", "prices") and not is_plain("tick", "private-encrypted-x")
+    assert not is_plain("chunked-report", "prices")  # a part: put together under the lock
