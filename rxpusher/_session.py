@@ -676,9 +676,8 @@ class _Timers:
 
 def _begin_playback(transport: Transport | None) -> None:
     """Something observes (or waits on) the client: a replay held until then plays."""
-    begin = getattr(transport, "begin_playback", None)
-    if begin is not None:
-        begin()
+    if transport is not None:
+        transport.begin_playback()
 
 
 class _Authorizations:
