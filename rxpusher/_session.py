@@ -697,9 +697,8 @@ def _send_now(lock: threading.Lock, transport: Transport | None, texts: list[str
 
 def _begin_playback(transport: Transport | None) -> None:
     """Something observes (or waits on) the client: a replay held until then plays."""
-    begin = getattr(transport, "begin_playback", None)
-    if begin is not None:
-        begin()
+    if transport is not None:
+        transport.begin_playback()
 
 
 class _Authorizations:

@@ -96,6 +96,11 @@ class Transport(Protocol):
     def has_pending_input(self) -> bool:
         """True when received input waits to be handled (liveness: a busy socket is alive)."""
 
+    def begin_playback(self) -> None:
+        """Something now observes (or waits on) the client. A transport that holds what it
+        plays until then (a recording played without a clock) starts; a WebSocket does
+        nothing."""
+
     def open(self, url: str, listener: TransportListener) -> None:
         """Start connecting to ``url``."""
 
@@ -218,6 +223,9 @@ class WebSocketTransport:
 
     interactive = True
     """A WebSocket reaches a server (see :class:`Transport`)."""
+
+    def begin_playback(self) -> None:
+        """Nothing to start: a WebSocket delivers as frames arrive (see :class:`Transport`)."""
 
     @property
     def alive(self) -> bool:

@@ -214,6 +214,9 @@ class ScriptedTransport:
         """Nothing waits: the test delivers every frame itself."""
         return False
 
+    def begin_playback(self) -> None:
+        """Nothing to start: the test delivers every frame itself."""
+
     def _listener(self) -> TransportListener:
         assert self.listener is not None, "the client has not opened this transport"
         return self.listener
