@@ -28,10 +28,14 @@ def _sent(server) -> list[int]:
     return [f["data"]["i"] for f in server.sent("client-n")]
 
 
+def _trigger(client, numbers) -> None:
+    for i in numbers:
+        client.channel("private-chat").trigger("client-n", {"i": i})
+
+
 def test_a_burst_is_sent_in_order_ten_per_second(chat, server, sched) -> None:
     client = chat()
-    for i in range(35):
-        client.channel("private-chat").trigger("client-n", {"i": i})
+    _trigger(client, range(35))
     assert _sent(server) == list(range(10))
     sched.advance_by(1.0)
     assert len(_sent(server)) == 10  # not before a full second (and a little margin)
@@ -45,8 +49,7 @@ def test_a_burst_is_sent_in_order_ten_per_second(chat, server, sched) -> None:
 
 def test_without_a_rate_every_event_goes_out_at_once(chat, server) -> None:
     client = chat(client_event_rate=None)
-    for i in range(100):
-        client.channel("private-chat").trigger("client-n", {"i": i})
+    _trigger(client, range(100))
     assert _sent(server) == list(range(100))
 
 
@@ -80,8 +83,7 @@ def test_events_waiting_when_the_connection_drops_are_reported_not_sent_later(
         chat, server, sched) -> None:
     client = chat()
     errors = record(client.errors)
-    for i in range(15):
-        client.channel("private-chat").trigger("client-n", {"i": i})
+    _trigger(client, range(15))
     server.current.drop(1006)
     sched.advance_by(1.5)
     server.handshake(socket_id="2.2")
@@ -103,14 +105,12 @@ def test_a_4301_is_a_rate_limit_error_that_halves_the_pace_and_keeps_the_connect
     assert error.code == 4301
     assert client.connection_state == "connected" and states.items == ["connected"]
     assert server.current.closed_with is None and server.attempts == 1
-    for i in range(10):
-        client.channel("private-chat").trigger("client-n", {"i": i})
+    _trigger(client, range(10))
     assert _sent(server) == list(range(5))
     sched.advance_by(1.06)
     assert _sent(server) == list(range(10))
     sched.advance_by(10)  # the slowdown is over: ten a second again
-    for i in range(10, 20):
-        client.channel("private-chat").trigger("client-n", {"i": i})
+    _trigger(client, range(10, 20))
     assert _sent(server) == list(range(20))
 
 
