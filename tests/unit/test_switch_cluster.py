@@ -78,3 +78,39 @@ def test_switch_cluster_after_close_raises_closed_error(make_pusher) -> None:
     pusher.close()
     with pytest.raises(rxpusher.ClosedError):
         pusher.switch_cluster(key="other")
+
+
+def test_switch_cluster_from_inside_an_observer_and_from_many_threads_ends_consistent(
+        make_pusher, server) -> None:
+    import threading
+
+    pusher = make_pusher(key="k0", host="h0.example")
+    server.handshake()
+    switched: list[str] = []
+
+    def on_state(state: str) -> None:
+        if state == "connecting" and not switched:
+            switched.append("inside")
+            pusher.switch_cluster(key="inside")  # from a callback, under no library lock
+
+    pusher.state.subscribe(on_state)
+    pusher.reconnect()
+    assert pusher.key == "inside" and switched == ["inside"]
+    barrier = threading.Barrier(6)
+
+    def move(n: int) -> None:
+        barrier.wait()
+        for i in range(20):
+            pusher.switch_cluster(key=f"k{n}-{i}", host=f"h{n}.example")
+
+    threads = [threading.Thread(target=move, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not any(t.is_alive() for t in threads)
+    assert pusher.connection_state == "connecting"
+    assert server.current.url == pusher.url and f"/app/{pusher.key}?" in pusher.url
+    assert all(t.closed_with is not None for t in server.transports[:-1])
+    server.handshake()
+    assert pusher.connection_state == "connected"
