@@ -145,6 +145,10 @@ class ReplayTransport:
         """Frames wait in the recording, not in a socket."""
         return False
 
+    def unsent_for(self) -> float:
+        """Nothing is sent during a replay: nothing waits."""
+        return 0.0
+
     def close(self, code: int = 1000) -> None:
         self._stopped.set()
         self._go.set()

@@ -140,7 +140,6 @@ class ClientSession:
         self._waiting = threading.Condition()  # notified after every state change
         self._lane = Lane(self._report_library)  # notifications
         self._actions = ActionQueue(self._report_library)  # I/O effects, in order
-        self._send_lock = threading.Lock()  # one frame at a time on a socket
         self._owned_scheduler: TimerHandle | None = None
         scheduler = options.timer_scheduler
         if scheduler is None:
@@ -234,14 +233,13 @@ class ClientSession:
         transport = self._transport
         if transport is None:
             return
-        with self._send_lock:
-            try:
-                transport.send(effect.text)
-            except Exception as exc:  # noqa: BLE001 - a dying socket: its reader will notice
-                if transport is self._transport:
-                    error = SendError(f"could not send a frame: {exc}")
-                    error.__cause__ = exc
-                    self._lane.post(self._emit_error, error)
+        try:
+            transport.send(effect.text)  # never blocks: the transport's outbox
+        except Exception as exc:  # noqa: BLE001 - a dying socket: its reader will notice
+            if transport is self._transport:
+                error = SendError(f"could not send a frame: {exc}")
+                error.__cause__ = exc
+                self._lane.post(self._emit_error, error)
 
     def _open(self, effect: Open) -> None:
         self._retired = [t for t in self._retired if t.alive]
@@ -259,8 +257,11 @@ class ClientSession:
             self._retired.append(transport)
 
     def _timer_fired(self, timer: Timer, key: Hashable) -> None:
-        busy = timer is Timer.LIVENESS and self._socket_busy()
-        self._step(self._core.timer_fired, timer, key, busy)
+        if timer is Timer.LIVENESS:
+            self._step(self._core.timer_fired, timer, key, self._socket_busy(),
+                       self._send_stalled())
+        else:
+            self._step(self._core.timer_fired, timer, key)
 
     def _dispose(self, effect: Dispose) -> None:
         for disposable in effect.disposables:
@@ -278,6 +279,16 @@ class ClientSession:
         transport = self._transport
         try:
             return transport is not None and transport.has_pending_input()
+        except Exception:  # noqa: BLE001 - a socket being torn down
+            return False
+
+    def _send_stalled(self) -> bool:
+        """True when frames have waited to go out for ``pong_timeout`` without one byte
+        leaving: the liveness check then takes the connection for dead (a slow link that
+        takes bytes is not stalled)."""
+        unsent_for = getattr(self._transport, "unsent_for", None)
+        try:
+            return unsent_for is not None and unsent_for() >= self.options.pong_timeout
         except Exception:  # noqa: BLE001 - a socket being torn down
             return False
 
@@ -564,11 +575,10 @@ class ClientSession:
         transport = self._transport
         if transport is None or self._transport_attempt != attempt:
             raise SendError(f"cannot trigger {event!r}: the connection is down")
-        with self._send_lock:
-            try:
-                transport.send(text)
-            except Exception as exc:  # noqa: BLE001
-                raise SendError(f"cannot trigger {event!r}: {exc}") from exc
+        try:
+            transport.send(text)  # never blocks: queued in the transport's bounded outbox
+        except Exception as exc:  # noqa: BLE001
+            raise SendError(f"cannot trigger {event!r}: {exc}") from exc
 
     def close(self) -> None:
         """Disconnect for good, complete every stream and binding, end every thread."""

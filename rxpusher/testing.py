@@ -190,6 +190,7 @@ class ScriptedTransport:
         self.closed_with: int | None = None
         self.alive = True
         self.interactive = True
+        self.stalled_for = 0.0  # what unsent_for() says
 
     def open(self, url: str, listener: TransportListener) -> None:
         """Record the URL and the listener; nothing happens until the test says so."""
@@ -213,6 +214,11 @@ class ScriptedTransport:
     def has_pending_input(self) -> bool:
         """Nothing waits: the test delivers every frame itself."""
         return False
+
+    def unsent_for(self) -> float:
+        """Seconds the frames sent have waited without going out: ``stalled_for``, which a
+        test sets to play a path from client to server that went dead (0.0 by default)."""
+        return self.stalled_for
 
     def _listener(self) -> TransportListener:
         assert self.listener is not None, "the client has not opened this transport"
