@@ -227,6 +227,59 @@ def test_sending_into_a_full_socket_buffer_never_blocks_and_the_writer_drains_it
         transport.join(5)
 
 
+def test_a_storm_of_senders_through_a_backed_up_outbox_keeps_every_frame_whole_and_in_order(
+        ) -> None:
+    """Eight threads send at once into a socket that drains slowly: every frame arrives
+    whole, once, each thread's in its order; a full outbox raises and never blocks."""
+    from rxpusher._transport import OutboxFull
+
+    threads, count, size = 8, 100, 3_000
+    with RawWebSocketServer() as server:
+        transport = WebSocketTransport()
+        listener = Listener()
+        transport.open(server.url, listener)
+        peer = server.accept()
+        listener.wait(lambda log: ("open",) in log)
+        transport._ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)  # noqa: SLF001
+        peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        fulls: list[int] = []
+        slowest: list[float] = []
+        pace = threading.Event()
+
+        def send_all(n: int) -> None:
+            for i in range(count):
+                text = f"{n}:{i}:" + "s" * size
+                while True:
+                    started = time.monotonic()
+                    try:
+                        transport.send(text)
+                        break
+                    except OutboxFull:
+                        fulls.append(n)
+                        pace.wait(0.01)
+                    finally:
+                        slowest.append(time.monotonic() - started)
+
+        senders = [threading.Thread(target=send_all, args=(n,)) for n in range(threads)]
+        for sender in senders:
+            sender.start()
+        _wait(lambda: fulls)  # the peer has read nothing yet: the outbox filled up
+        seen: dict[int, list[int]] = {n: [] for n in range(threads)}
+        for _ in range(threads * count):
+            frame = peer.read_frame()
+            assert frame is not None and frame[0] == 0x1
+            n, i, body = frame[1].decode().split(":")
+            assert body == "s" * size
+            seen[int(n)].append(int(i))
+        for sender in senders:
+            sender.join(10)
+        assert all(seen[n] == list(range(count)) for n in range(threads))
+        assert max(slowest) < 0.5
+        transport.close()
+        transport.join(5)
+        assert not library_threads("rxpusher-writer")
+
+
 def test_a_transport_closed_before_its_handshake_starts() -> None:
     with RawWebSocketServer() as server:
         transport = WebSocketTransport()
