@@ -26,15 +26,10 @@ WINDOW = ACTIVITY + PONG
 MARGIN = 1.0  # timers and threads on a machine shared by several test runs
 
 
-@pytest.fixture(scope="module")
-def soketi() -> Iterator[Soketi]:
+@pytest.fixture
+def soketi(soketi_only: Soketi) -> Soketi:
     """soketi alone: the faults are the proxy's, the server is the reference one."""
-    server = Soketi()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
+    return soketi_only
 
 
 @pytest.fixture

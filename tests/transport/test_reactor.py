@@ -191,16 +191,22 @@ def test_many_connections_share_one_reader_thread_and_frames_split_anywhere() ->
         assert all(listener.closed() is None for _, listener, _ in connections[1:])
 
 
+def _opened(server: RawWebSocketServer) -> tuple[WebSocketTransport, Listener, Any]:
+    """A transport on the shared I/O thread, open to ``server``; its listener; the peer."""
+    transport = WebSocketTransport()
+    listener = Listener()
+    transport.open(server.url, listener)
+    peer = server.accept()
+    listener.wait(lambda log: ("open",) in log)
+    return transport, listener, peer
+
+
 def test_sending_into_a_full_socket_buffer_never_blocks_and_the_writer_drains_it() -> None:
     from rxpusher._transport import OutboxFull
 
     message = "m" * 60_000
     with RawWebSocketServer() as server:
-        transport = WebSocketTransport()
-        listener = Listener()
-        transport.open(server.url, listener)
-        peer = server.accept()
-        listener.wait(lambda log: ("open",) in log)
+        transport, listener, peer = _opened(server)
         sent, slowest = 0, 0.0
         while True:  # the peer reads nothing: the kernel's buffers fill, then the outbox
             started = time.monotonic()
@@ -235,11 +241,7 @@ def test_a_storm_of_senders_through_a_backed_up_outbox_keeps_every_frame_whole_a
 
     threads, count, size = 8, 100, 3_000
     with RawWebSocketServer() as server:
-        transport = WebSocketTransport()
-        listener = Listener()
-        transport.open(server.url, listener)
-        peer = server.accept()
-        listener.wait(lambda log: ("open",) in log)
+        transport, listener, peer = _opened(server)
         transport._ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)  # noqa: SLF001
         peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         fulls: list[int] = []
