@@ -286,9 +286,9 @@ class ClientSession:
         """True when frames have waited to go out for ``pong_timeout`` without one byte
         leaving: the liveness check then takes the connection for dead (a slow link that
         takes bytes is not stalled)."""
-        unsent_for = getattr(self._transport, "unsent_for", None)
+        transport = self._transport
         try:
-            return unsent_for is not None and unsent_for() >= self.options.pong_timeout
+            return transport is not None and transport.unsent_for() >= self.options.pong_timeout
         except Exception:  # noqa: BLE001 - a socket being torn down
             return False
 
@@ -686,9 +686,8 @@ class _Timers:
 
 def _begin_playback(transport: Transport | None) -> None:
     """Something observes (or waits on) the client: a replay held until then plays."""
-    begin = getattr(transport, "begin_playback", None)
-    if begin is not None:
-        begin()
+    if transport is not None:
+        transport.begin_playback()
 
 
 class _Authorizations:

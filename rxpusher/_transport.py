@@ -104,6 +104,11 @@ class Transport(Protocol):
         """Seconds frames have waited to go out without a single byte leaving (0.0: nothing
         waits). The client takes a send that cannot progress as a dead connection."""
 
+    def begin_playback(self) -> None:
+        """Something now observes (or waits on) the client. A transport that holds what it
+        plays until then (a recording played without a clock) starts; a WebSocket does
+        nothing."""
+
     def open(self, url: str, listener: TransportListener) -> None:
         """Start connecting to ``url``."""
 
@@ -210,6 +215,9 @@ class WebSocketTransport:
 
     interactive = True
     """A WebSocket reaches a server (see :class:`Transport`)."""
+
+    def begin_playback(self) -> None:
+        """Nothing to start: a WebSocket delivers as frames arrive (see :class:`Transport`)."""
 
     @property
     def alive(self) -> bool:

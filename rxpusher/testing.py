@@ -220,6 +220,9 @@ class ScriptedTransport:
         test sets to play a path from client to server that went dead (0.0 by default)."""
         return self.stalled_for
 
+    def begin_playback(self) -> None:
+        """Nothing to start: the test delivers every frame itself."""
+
     def _listener(self) -> TransportListener:
         assert self.listener is not None, "the client has not opened this transport"
         return self.listener
