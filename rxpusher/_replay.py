@@ -138,7 +138,7 @@ class ReplayTransport:
             self.alive = False
             listener.on_close(1000, "end of recording")
 
-    def send(self, text: str) -> None:
+    def send(self, text: str, bounded: bool = True) -> None:
         """Nothing is sent during a replay."""
 
     def has_pending_input(self) -> bool:

@@ -234,7 +234,7 @@ class ClientSession:
         if transport is None:
             return
         try:
-            transport.send(effect.text)  # never blocks: the transport's outbox
+            transport.send(effect.text, bounded=False)  # never blocks: the transport's outbox
         except Exception as exc:  # noqa: BLE001 - a dying socket: its reader will notice
             if transport is self._transport:
                 error = SendError(f"could not send a frame: {exc}")

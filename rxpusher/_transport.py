@@ -112,10 +112,11 @@ class Transport(Protocol):
     def open(self, url: str, listener: TransportListener) -> None:
         """Start connecting to ``url``."""
 
-    def send(self, text: str) -> None:
+    def send(self, text: str, bounded: bool = True) -> None:
         """Send one text frame without blocking; raises ``OSError``-like errors when the
         socket is gone, :class:`~rxpusher._internal.outbox.OutboxFull` when too much waits
-        to be sent already."""
+        to be sent already (unless ``bounded`` is False: the client's own protocol frames,
+        subscriptions and pings, small and never to be dropped)."""
 
     def close(self, code: int = 1000) -> None:
         """Close the socket; the listener hears nothing more after this returns."""
@@ -259,14 +260,14 @@ class WebSocketTransport:
                 lambda: self._connect_shared(url, listener)
             )
 
-    def send(self, text: str) -> None:
+    def send(self, text: str, bounded: bool = True) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("send %s", redacted(text))
         outbox = self._outbox
         if outbox is None or self._closed.is_set():
             raise websocket.WebSocketConnectionClosedException("the socket is not open")
         frame = websocket.ABNF.create_frame(text, websocket.ABNF.OPCODE_TEXT)
-        outbox.put(frame.format())
+        outbox.put(frame.format(), bounded)
 
     def close(self, code: int = 1000) -> None:
         if self._closed.is_set():

@@ -197,7 +197,7 @@ class ScriptedTransport:
         self.url = url
         self.listener = listener
 
-    def send(self, text: str) -> None:
+    def send(self, text: str, bounded: bool = True) -> None:
         """Record a frame the client sent (decoded into ``sent``)."""
         if self.closed_with is not None:
             raise ConnectionError("scripted socket is closed")

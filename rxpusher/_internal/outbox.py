@@ -9,8 +9,9 @@ outbox is empty) writes it as the socket drains. So no thread that serves severa
 ever waits on one client's socket, and a send never blocks.
 
 The outbox is bounded (:data:`OUTBOX_LIMIT` bytes of frames waiting): a frame that would pass
-the bound raises :class:`OutboxFull`, except control frames (pongs, close), which are small
-and put with ``bounded=False``. :meth:`Outbox.unsent_for` says for how long bytes have
+the bound raises :class:`OutboxFull` (``trigger()`` then raises), except the frames put with
+``bounded=False``: the client's own protocol frames (subscriptions, pings) and WebSocket
+control frames (pongs, close), which are small and must not be dropped. :meth:`Outbox.unsent_for` says for how long bytes have
 waited without a single one going out: the client counts a send that cannot progress within
 its liveness window as a dead connection.
 """

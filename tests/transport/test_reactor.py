@@ -219,15 +219,18 @@ def test_sending_into_a_full_socket_buffer_never_blocks_and_the_writer_drains_it
             sent += 1
             assert sent < 10_000, "the outbox is not bounded"
         assert slowest < 0.5  # not one send waited for the socket
+        ping = '{"event":"pusher:ping","data":{}}'
+        transport.send(ping, bounded=False)  # the client's own frames are never refused
         assert library_threads("rxpusher-writer")  # what waits has a writer of its own
         assert transport.unsent_for() >= 0.0
-        expected = sent * (8 + len(message))  # 16-bit length, mask key, payload
+        expected = sent * (8 + len(message)) + 6 + len(ping)  # lengths, mask keys, payloads
         received = b""
         while len(received) < expected:
             chunk = peer.sock.recv(1 << 20)
             assert chunk, "the client closed the socket"
             received += chunk
         assert len(received) == expected  # every frame accepted went out, none twice
+        assert received[-(6 + len(ping)):][:2] == bytes([0x81, 0x80 | len(ping)])  # ping last
         _wait(lambda: transport.unsent_for() == 0.0 and not library_threads("rxpusher-writer"))
         transport.close()
         transport.join(5)
