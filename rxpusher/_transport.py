@@ -1,7 +1,8 @@
 """The transport seam: a WebSocket that reports what happens to a listener.
 
-:class:`WebSocketTransport`: websocket-client opens the socket and sends; rxpusher's own
-frame parser reads it, on the process's one I/O thread or on a reader thread of its own
+:class:`WebSocketTransport`: websocket-client opens the socket; frames go out through the
+connection's bounded :class:`~rxpusher._internal.outbox.Outbox`, never blocking; rxpusher's
+own frame parser reads it, on the process's one I/O thread or on a reader thread of its own
 (websocket-client's reconnect loop would hide close codes, and its reader parses one frame
 per several Python calls). Unit tests replace it with
 :class:`rxpusher.testing.ScriptedTransport`.
