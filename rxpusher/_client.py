@@ -15,7 +15,7 @@ from reactivex import Observable, abc
 
 from . import _protocol as protocol
 from ._internal.handoff import DEFAULT_MAXSIZE, Overflow
-from ._session import ClientSession
+from ._session import ClientSession, switch_cluster
 from ._states import ConnectionState, Health
 from ._channels import Channel
 from ._exceptions import PusherError
@@ -215,7 +215,7 @@ class Pusher:
             key=key, cluster=cluster,
             host=list(host) if host is not None and not isinstance(host, str) else host,
             ws_port=ws_port, wss_port=wss_port)
-        self._session.switch_cluster(options)
+        switch_cluster(self._session, options)
 
     def disconnect(self) -> None:
         """Close the socket and do not reconnect until :meth:`connect`."""

@@ -138,12 +138,16 @@ class ReplayTransport:
             self.alive = False
             listener.on_close(1000, "end of recording")
 
-    def send(self, text: str) -> None:
+    def send(self, text: str, bounded: bool = True) -> None:
         """Nothing is sent during a replay."""
 
     def has_pending_input(self) -> bool:
         """Frames wait in the recording, not in a socket."""
         return False
+
+    def unsent_for(self) -> float:
+        """Nothing is sent during a replay: nothing waits."""
+        return 0.0
 
     def close(self, code: int = 1000) -> None:
         self._stopped.set()

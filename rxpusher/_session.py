@@ -131,6 +131,26 @@ def bind_bridge(observer: abc.ObserverBase[Any], session: ClientSession, channel
         bind(session, channel, event)
 
 
+def switch_cluster(session: ClientSession, options: Options) -> None:
+    """Move ``session`` to ``options`` (``Pusher.switch_cluster``), keeping its channels,
+    observers and bindings: the next transport and authorization are made from them."""
+    core = session._core
+    session._step(core.check_open)
+    session.options = options
+    session._step(core.switch_cluster, options, session._auth.replace(Authorizer(options)))
+
+
+def wait_signed_in(session: ClientSession, timeout: float | None) -> None:
+    """Block until the server accepted the sign-in; raise the sign-in's failure
+    (:class:`AuthenticationError`), :class:`ClosedError` or ``TimeoutError``."""
+    core = session._core
+
+    def outcome() -> bool | PusherError:
+        return ClosedError("this Pusher client is closed") if core.closed else core.user.outcome()
+
+    session._wait(outcome, timeout, "sign-in")
+
+
 class ClientSession:
     """Runs a client's :class:`~rxpusher._core.Core`: see the module docstring."""
 
@@ -140,7 +160,6 @@ class ClientSession:
         self._waiting = threading.Condition()  # notified after every state change
         self._lane = Lane(self._report_library)  # notifications
         self._actions = ActionQueue(self._report_library)  # I/O effects, in order
-        self._send_lock = threading.Lock()  # one frame at a time on a socket
         self._owned_scheduler: TimerHandle | None = None
         scheduler = options.timer_scheduler
         if scheduler is None:
@@ -234,14 +253,13 @@ class ClientSession:
         transport = self._transport
         if transport is None:
             return
-        with self._send_lock:
-            try:
-                transport.send(effect.text)
-            except Exception as exc:  # noqa: BLE001 - a dying socket: its reader will notice
-                if transport is self._transport:
-                    error = SendError(f"could not send a frame: {exc}")
-                    error.__cause__ = exc
-                    self._lane.post(self._emit_error, error)
+        try:
+            transport.send(effect.text, bounded=False)  # never blocks: the transport's outbox
+        except Exception as exc:  # noqa: BLE001 - a dying socket: its reader will notice
+            if transport is self._transport:
+                error = SendError(f"could not send a frame: {exc}")
+                error.__cause__ = exc
+                self._lane.post(self._emit_error, error)
 
     def _open(self, effect: Open) -> None:
         self._retired = [t for t in self._retired if t.alive]
@@ -259,8 +277,11 @@ class ClientSession:
             self._retired.append(transport)
 
     def _timer_fired(self, timer: Timer, key: Hashable) -> None:
-        busy = timer is Timer.LIVENESS and self._socket_busy()
-        self._step(self._core.timer_fired, timer, key, busy)
+        if timer is Timer.LIVENESS:
+            self._step(self._core.timer_fired, timer, key, self._socket_busy(),
+                       self._send_stalled())
+        else:
+            self._step(self._core.timer_fired, timer, key)
 
     def _dispose(self, effect: Dispose) -> None:
         for disposable in effect.disposables:
@@ -278,6 +299,16 @@ class ClientSession:
         transport = self._transport
         try:
             return transport is not None and transport.has_pending_input()
+        except Exception:  # noqa: BLE001 - a socket being torn down
+            return False
+
+    def _send_stalled(self) -> bool:
+        """True when frames have waited to go out for ``pong_timeout`` without one byte
+        leaving: the liveness check then takes the connection for dead (a slow link that
+        takes bytes is not stalled)."""
+        transport = self._transport
+        try:
+            return transport is not None and transport.unsent_for() >= self.options.pong_timeout
         except Exception:  # noqa: BLE001 - a socket being torn down
             return False
 
@@ -565,17 +596,8 @@ class ClientSession:
         attempt, ready = self._step(self._core.trigger, name, event, texts)
         if ready:
             transport = self._transport if self._transport_attempt == attempt else None
-            _send_now(self._send_lock, transport, ready, event)
+            _send_now(transport, ready, event)
 
-    def switch_cluster(self, options: Options) -> None:
-        """Move to ``options`` (``Pusher.switch_cluster``), keeping channels and observers."""
-        self._step(self._core.check_open)
-        self.options = options  # the next transport is made from them
-        self._step(self._core.switch_cluster, options, self._auth.replace(Authorizer(options)))
-
-    def wait_signed_in(self, timeout: float | None) -> None:
-        """Block until signed in; raise the sign-in's failure, ClosedError or TimeoutError."""
-        self._wait(self._core.signed_in_outcome, timeout, "sign-in")
 
     def close(self) -> None:
         """Disconnect for good, complete every stream and binding, end every thread."""
@@ -681,18 +703,17 @@ class _Timers:
             slot.dispose()
 
 
-def _send_now(lock: threading.Lock, transport: Transport | None, texts: list[str],
-              event: str) -> None:
+def _send_now(transport: Transport | None, texts: list[str], event: str) -> None:
     """Send the frames of a client event that the pacer let out at once, on the transport of
-    the attempt it was decided for; :class:`SendError` when that cannot be done."""
+    the attempt it was decided for (never blocking: into its bounded outbox);
+    :class:`SendError` when that cannot be done."""
     if transport is None:
         raise SendError(f"cannot trigger {event!r}: the connection is down")
-    with lock:
-        try:
-            for text in texts:
-                transport.send(text)
-        except Exception as exc:  # noqa: BLE001
-            raise SendError(f"cannot trigger {event!r}: {exc}") from exc
+    try:
+        for text in texts:
+            transport.send(text)
+    except Exception as exc:  # noqa: BLE001
+        raise SendError(f"cannot trigger {event!r}: {exc}") from exc
 
 
 def _begin_playback(transport: Transport | None) -> None:

@@ -1,7 +1,8 @@
 """The transport seam: a WebSocket that reports what happens to a listener.
 
-:class:`WebSocketTransport`: websocket-client opens the socket and sends; rxpusher's own
-frame parser reads it, on the process's one I/O thread or on a reader thread of its own
+:class:`WebSocketTransport`: websocket-client opens the socket; frames go out through the
+connection's bounded :class:`~rxpusher._internal.outbox.Outbox`, never blocking; rxpusher's
+own frame parser reads it, on the process's one I/O thread or on a reader thread of its own
 (websocket-client's reconnect loop would hide close codes, and its reader parses one frame
 per several Python calls). Unit tests replace it with
 :class:`rxpusher.testing.ScriptedTransport`.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import operator
-import select
 import socket
 import ssl
 import struct
@@ -26,6 +26,7 @@ import websocket
 
 from ._states import AttemptCause
 from ._protocol import redacted
+from ._internal.outbox import OUTBOX_LIMIT, Outbox, OutboxFull, wait_for
 from ._internal.reactor import Registration, shared_connector, shared_reactor
 from ._internal.wsframes import (
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -44,6 +45,8 @@ log = logging.getLogger("rxpusher")
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
     "IO_MODES",
+    "OUTBOX_LIMIT",
+    "OutboxFull",
     "Transport",
     "TransportListener",
     "WebSocketTransport",
@@ -94,7 +97,13 @@ class Transport(Protocol):
         """True while something (a thread, a timer) still works for this transport."""
 
     def has_pending_input(self) -> bool:
-        """True when received input waits to be handled (liveness: a busy socket is alive)."""
+        """True when received input waits to be handled (liveness: a busy socket is alive).
+        A partial frame that stopped growing is not input waiting: bytes count as activity
+        when they arrive (``on_activity``), not while they wait for the rest."""
+
+    def unsent_for(self) -> float:
+        """Seconds frames have waited to go out without a single byte leaving (0.0: nothing
+        waits). The client takes a send that cannot progress as a dead connection."""
 
     def begin_playback(self) -> None:
         """Something now observes (or waits on) the client. A transport that holds what it
@@ -104,8 +113,11 @@ class Transport(Protocol):
     def open(self, url: str, listener: TransportListener) -> None:
         """Start connecting to ``url``."""
 
-    def send(self, text: str) -> None:
-        """Send one text frame; raises ``OSError``-like errors when the socket is gone."""
+    def send(self, text: str, bounded: bool = True) -> None:
+        """Send one text frame without blocking; raises ``OSError``-like errors when the
+        socket is gone, :class:`~rxpusher._internal.outbox.OutboxFull` when too much waits
+        to be sent already (unless ``bounded`` is False: the client's own protocol frames,
+        subscriptions and pings, small and never to be dropped)."""
 
     def close(self, code: int = 1000) -> None:
         """Close the socket; the listener hears nothing more after this returns."""
@@ -118,49 +130,30 @@ IO_MODES = ("shared", "dedicated")
 """How a client's connection is read: ``"shared"`` (one I/O thread for every connection of
 the process) or ``"dedicated"`` (a reader thread of its own)."""
 
-_SEND_TIMEOUT = 30.0
-"""Seconds a send may wait for room in a full socket buffer before it fails."""
-
-
 class _WebSocket(websocket.WebSocket):
-    """websocket-client's socket, sending on a non-blocking socket too (the shared I/O
-    thread reads it without blocking while callers send from their own threads)."""
+    """websocket-client's socket; once connected, what it sends (pongs, close frames) goes
+    through the connection's :class:`~rxpusher._internal.outbox.Outbox`, never blocking."""
+
+    outbox: Outbox | None = None
 
     def _send(self, data: str | bytes) -> int:
-        sock = self.sock
-        if sock is None or sock.gettimeout() != 0:
+        outbox = self.outbox
+        if outbox is None:
             return int(super()._send(data))
         if isinstance(data, str):
             data = data.encode("utf-8")
-        deadline = time.monotonic() + _SEND_TIMEOUT
-        while True:
-            try:
-                return int(sock.send(data))
-            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError,
-                    ssl.SSLWantReadError):
-                pass
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not _wait_for(sock, True, remaining):
-                raise websocket.WebSocketTimeoutException("send timed out: the buffer is full")
-
-
-def _wait_for(sock: socket.socket, write: bool, timeout: float) -> bool:
-    """True when ``sock`` is readable (writable with ``write``) within ``timeout`` seconds;
-    ``poll`` where there is one (any descriptor number), else ``select``."""
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(sock, select.POLLOUT if write else select.POLLIN)
-        return bool(poller.poll(timeout * 1000))
-    readable, writable, _ = select.select([] if write else [sock], [sock] if write else [], [],
-                                          timeout)
-    return bool(readable or writable)
+        outbox.put(data, bounded=False)  # control frames: small, and they must go out
+        return len(data)
 
 
 class WebSocketTransport:
-    """A websocket-client socket read by rxpusher's frame parser.
+    """A websocket-client socket read by rxpusher's frame parser, written through an outbox.
 
-    websocket-client performs the opening handshake (TLS, proxies included) and every send;
-    after the handshake rxpusher reads the socket itself, many frames per ``recv``, through
+    websocket-client performs the opening handshake (TLS, proxies included); after the
+    handshake the socket is non-blocking: every frame goes out through the connection's
+    bounded :class:`~rxpusher._internal.outbox.Outbox` (written at once when the socket
+    takes it, else by the connection's own ``rxpusher-writer`` thread), so that no send ever
+    blocks, and rxpusher reads the socket itself, many frames per ``recv``, through
     :class:`rxpusher._internal.wsframes.FrameParser`. It answers pings, reports every
     frame as activity before delivering it, and fails the connection on a protocol violation:
     close 1002 (masked or malformed frames), 1007 (a text frame that is not valid UTF-8: text
@@ -195,6 +188,7 @@ class WebSocketTransport:
             sslopt=sslopt or {"cert_reqs": ssl.CERT_REQUIRED},
         )
         self._parser = FrameParser(max_message_size)
+        self._outbox: Outbox | None = None  # from the end of the handshake
         self._batch: Iterator[Item] = iter(())  # the items of the last recv being delivered
         self._closed = threading.Event()
         self._undelivered = 0  # text frames read and not yet handed to the listener
@@ -234,10 +228,10 @@ class WebSocketTransport:
 
     def has_pending_input(self) -> bool:
         """True when received input waits to be handled: frames of the last ``recv`` not yet
-        delivered, a partial frame in the parser, bytes decrypted and buffered by TLS, or the
-        socket readable right now. Cheap (one ``poll`` with a zero timeout at most);
-        callable from any thread."""
-        if self._undelivered or operator.length_hint(self._batch) or self._parser.buffered:
+        delivered, bytes decrypted and buffered by TLS, or the socket readable right now
+        (not a partial frame in the parser: its bytes were activity when they arrived).
+        Cheap (one ``poll`` with a zero timeout at most); callable from any thread."""
+        if self._undelivered or operator.length_hint(self._batch):
             return True
         sock = self._ws.sock
         if sock is None:
@@ -245,9 +239,14 @@ class WebSocketTransport:
         try:
             if isinstance(sock, ssl.SSLSocket) and sock.pending():
                 return True
-            return _wait_for(sock, False, 0)
+            return wait_for(sock, False, 0)
         except (OSError, ValueError):  # closed meanwhile
             return False
+
+    def unsent_for(self) -> float:
+        """Seconds the outbox's bytes have waited without one going out (0.0: none wait)."""
+        outbox = self._outbox
+        return 0.0 if outbox is None else outbox.unsent_for()
 
     def open(self, url: str, listener: TransportListener) -> None:
         self._opened = True
@@ -262,10 +261,14 @@ class WebSocketTransport:
                 lambda: self._connect_shared(url, listener)
             )
 
-    def send(self, text: str) -> None:
+    def send(self, text: str, bounded: bool = True) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("send %s", redacted(text))
-        self._ws.send(text)
+        outbox = self._outbox
+        if outbox is None or self._closed.is_set():
+            raise websocket.WebSocketConnectionClosedException("the socket is not open")
+        frame = websocket.ABNF.create_frame(text, websocket.ABNF.OPCODE_TEXT)
+        outbox.put(frame.format(), bounded)
 
     def close(self, code: int = 1000) -> None:
         if self._closed.is_set():
@@ -279,6 +282,8 @@ class WebSocketTransport:
                 self._ws.send_close(code)
         except Exception:  # noqa: BLE001 - best effort on a socket that may be gone
             pass
+        if self._outbox is not None:
+            self._outbox.close()  # the close frame went out, or never will
         sock = self._ws.sock
         if sock is not None:
             # Wakes the reader at once, without waiting for the server's closing handshake
@@ -295,6 +300,9 @@ class WebSocketTransport:
         """Wait for the threads that work for this connection to let go of it (never for the
         calling thread, nor on the shared I/O thread, which serves other connections)."""
         current = threading.current_thread()
+        outbox = self._outbox
+        if outbox is not None:
+            outbox.join(5.0 if timeout is None else timeout)
         if self._io == "dedicated":
             thread = self._thread
             if thread is not None and thread is not current:
@@ -325,6 +333,7 @@ class WebSocketTransport:
                 self._end()
                 return
             sock.setblocking(False)
+            self._ws.outbox = self._outbox = Outbox(sock)
             listener.on_open()
             if self._closed.is_set():
                 self._end()
@@ -377,6 +386,8 @@ class WebSocketTransport:
 
     def _end(self) -> None:
         """Close the socket and report the close unless the client closed it."""
+        if self._outbox is not None:
+            self._outbox.close()  # nothing is written to the socket once it is closed
         try:
             self._ws.shutdown()  # type: ignore[no-untyped-call]
         except Exception:  # noqa: BLE001
@@ -411,7 +422,8 @@ class WebSocketTransport:
             sock = self._handshake(url)
             if sock is None or self._closed.is_set():
                 return
-            sock.settimeout(None)
+            sock.setblocking(False)  # the reader waits in poll, the sends never block
+            self._ws.outbox = self._outbox = Outbox(sock)
             listener.on_open()
             self._report = self._read(sock, listener)
         except Exception as exc:  # noqa: BLE001 - the socket died: report it as a close
@@ -425,7 +437,14 @@ class WebSocketTransport:
         recv = sock.recv
         closed = self._closed.is_set
         while True:
-            data = recv(RECV_SIZE)
+            try:
+                data = recv(RECV_SIZE)
+            except (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+                    ssl.SSLWantWriteError):
+                if closed():
+                    return None, ""
+                wait_for(sock, False, None)  # close() shuts the socket down: this wakes
+                continue
             if not data:
                 return None, "connection lost"
             if closed():
@@ -440,8 +459,12 @@ class WebSocketTransport:
         """Parse ``data`` and report its frames; the close to report when the connection is
         over (a close frame or a protocol violation), else None."""
         on_activity = listener.on_activity
+        items = self._parser.feed(data)
+        if not items:  # bytes of a frame still incomplete: they are life, the frame is not
+            on_activity()
+            return None
         on_frames = getattr(listener, "on_frames", None)
-        self._batch = batch = iter(self._parser.feed(data))
+        self._batch = batch = iter(items)
         texts: list[str] = []
         for item in batch:
             if item.__class__ is str:

@@ -50,7 +50,9 @@ class User:
         Raises the :class:`AuthenticationError` of a failed sign-in (the user authorizer's
         HTTP status, or the server's refusal: ``status`` None), :class:`ClosedError` after
         ``close()``, and ``TimeoutError`` after ``timeout`` seconds."""
-        self._session.wait_signed_in(timeout)
+        from ._session import wait_signed_in  # the shell imports nothing of the facade
+
+        wait_signed_in(self._session, timeout)
 
     @overload
     def events(self, name: None = None) -> Observable[Event]: ...

@@ -190,13 +190,14 @@ class ScriptedTransport:
         self.closed_with: int | None = None
         self.alive = True
         self.interactive = True
+        self.stalled_for = 0.0  # what unsent_for() says
 
     def open(self, url: str, listener: TransportListener) -> None:
         """Record the URL and the listener; nothing happens until the test says so."""
         self.url = url
         self.listener = listener
 
-    def send(self, text: str) -> None:
+    def send(self, text: str, bounded: bool = True) -> None:
         """Record a frame the client sent (decoded into ``sent``)."""
         if self.closed_with is not None:
             raise ConnectionError("scripted socket is closed")
@@ -213,6 +214,11 @@ class ScriptedTransport:
     def has_pending_input(self) -> bool:
         """Nothing waits: the test delivers every frame itself."""
         return False
+
+    def unsent_for(self) -> float:
+        """Seconds the frames sent have waited without going out: ``stalled_for``, which a
+        test sets to play a path from client to server that went dead (0.0 by default)."""
+        return self.stalled_for
 
     def begin_playback(self) -> None:
         """Nothing to start: the test delivers every frame itself."""

@@ -8,7 +8,9 @@ stale (:meth:`Connection.current`).
 Liveness: every inbound frame (control frames included) is activity. ``activity_timeout``
 after the last one, a ``pusher:ping`` goes out; when nothing arrives within
 ``pong_timeout`` the connection is dropped. A socket that is busy (its reader is delivering,
-or bytes wait to be read) counts as alive: the shell says so when the timer fires.
+or bytes wait to be read) counts as alive: the shell says so when the timer fires. A socket
+that takes nothing the client sends for ``pong_timeout`` (its outbox stalled: a dead path
+from client to server) is dead, whatever arrives.
 
 Closes: :func:`rxpusher._protocol.close_action` maps a close code to an action; the
 backoff of ``options.reconnect`` spaces failed attempts; a refusal (4001-4099, >= 4300)
@@ -247,11 +249,16 @@ class Connection:
         remaining = self.options.pong_timeout - elapsed
         self.out.append(SetTimer(Timer.LIVENESS, max(0.0, min(remaining, self.activity_timeout))))
 
-    def liveness_due(self, busy: bool) -> bool:
+    def liveness_due(self, busy: bool, stalled: bool = False) -> str:
         """The liveness timer fired; ``busy``: the socket shows life the counters cannot
-        see yet. True when the connection is dead (no answer to the ping)."""
+        see yet; ``stalled``: nothing sent has gone out for ``pong_timeout``. Why the
+        connection is dead (no answer to the ping, or a stalled send), else ``""``."""
         if self.state is not C.CONNECTED:
-            return False
+            return ""
+        if stalled:
+            log.warning("nothing sent went out for %s s: reconnecting", self.options.pong_timeout)
+            self.inbound_at_ping = None
+            return "send stalled"
         now = self.clock()
         if self.inbound_at_ping is None:  # the activity check
             idle = now - self.last_activity
@@ -259,20 +266,20 @@ class Connection:
                 self.out.append(SetTimer(Timer.LIVENESS, self.activity_timeout - idle))
             else:
                 self.send_ping()
-            return False
+            return ""
         if busy:
             self.last_activity = now
         if self.inbound != self.inbound_at_ping or self.last_activity > self.ping_sent_at:
             self.inbound_at_ping = None
             idle = now - self.last_activity
             self.out.append(SetTimer(Timer.LIVENESS, max(0.0, self.activity_timeout - idle)))
-            return False
+            return ""
         if now - self.ping_sent_at < self.options.pong_timeout:
             self._schedule_pong_check()
-            return False
+            return ""
         log.warning("no answer to pusher:ping within %s s: reconnecting", self.options.pong_timeout)
         self.inbound_at_ping = None
-        return True
+        return "pong timeout"
 
     # ---- loss ------------------------------------------------------------------------------
 

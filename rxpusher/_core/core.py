@@ -255,10 +255,6 @@ class Core:
             raise SendError(f"cannot trigger {event!r}: the connection is down")
         return self.connection.attempt, self.client_events.push(name, texts)
 
-    def signed_in_outcome(self) -> bool | PusherError:
-        """For ``wait_signed_in``: True, the error that ends the wait, or False."""
-        return ClosedError("this Pusher client is closed") if self.closed else self.user.outcome()
-
     def add_binding(self, channel: str | None, binding: Binding) -> bool:
         """Keep a callback binding; False (the shell disposes it) after ``close()``."""
         if self.closed:
@@ -549,14 +545,17 @@ class Core:
 
     # ---- timers and authorizations -----------------------------------------------------------
 
-    def timer_fired(self, timer: Timer, key: Hashable = None, busy: bool = False) -> None:
-        """A timer set by :class:`~rxpusher._core.effects.SetTimer` fired; ``busy`` (for the
-        liveness timer): the socket shows life its counters cannot see yet."""
+    def timer_fired(self, timer: Timer, key: Hashable = None, busy: bool = False,
+                    stalled: bool = False) -> None:
+        """A timer set by :class:`~rxpusher._core.effects.SetTimer` fired; for the liveness
+        timer, ``busy``: the socket shows life its counters cannot see yet; ``stalled``: what
+        the client sends has not progressed for ``pong_timeout``."""
         conn = self.connection
         if timer is Timer.LIVENESS:
-            if conn.liveness_due(busy):
+            dead = conn.liveness_due(busy, stalled)
+            if dead:
                 conn.drop_transport(1000)
-                self._connection_lost(None, "pong timeout", None)
+                self._connection_lost(None, dead, None)
         elif timer is Timer.RETRY:
             conn.retry_due()
         elif timer is Timer.UNAVAILABLE:

@@ -108,7 +108,9 @@ class Peer:
         key = self._buffer[offset : offset + 4]
         body = self._buffer[offset + 4 : offset + 4 + length]
         del self._buffer[: offset + 4 + length]
-        return opcode, bytes(b ^ key[i % 4] for i, b in enumerate(body))
+        mask = (bytes(key) * (length // 4 + 1))[:length]
+        return opcode, (int.from_bytes(body, "big") ^ int.from_bytes(mask, "big")).to_bytes(
+            length, "big")
 
     def read_until(self, opcode: int) -> bytes:
         """The payload of the client's next frame with ``opcode``, skipping others."""

@@ -97,6 +97,17 @@ def soketi(server: ServerHarness) -> ServerHarness:
     return server
 
 
+@pytest.fixture(scope="module")
+def soketi_only() -> Iterable[Soketi]:
+    """A soketi of the module's own, for the tests that run against soketi alone."""
+    srv = Soketi()
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.cleanup()
+
+
 @pytest.fixture
 def sdk(server: ServerHarness) -> Any:
     """Official ``pusher.Pusher`` HTTP client pointing at the session server."""

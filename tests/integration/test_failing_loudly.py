@@ -30,16 +30,6 @@ def quickstart(host: str) -> str:
     return block.replace(QUICKSTART_LINE, f'pusher = Pusher("APP_KEY", host={host!r}, use_tls=False)')
 
 
-@pytest.fixture(scope="module")
-def soketi_only():
-    server = Soketi()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
 def test_the_quickstart_with_a_wrong_key_prints_the_server_reason_and_ends(soketi_only):
     script = quickstart(f"{soketi_only.host}:{soketi_only.port}")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -190,46 +191,98 @@ def test_many_connections_share_one_reader_thread_and_frames_split_anywhere() ->
         assert all(listener.closed() is None for _, listener, _ in connections[1:])
 
 
-def test_sending_into_a_full_socket_buffer_waits_instead_of_failing(monkeypatch) -> None:
-    from rxpusher import _transport as transport_module
+def _opened(server: RawWebSocketServer) -> tuple[WebSocketTransport, Listener, Any]:
+    """A transport on the shared I/O thread, open to ``server``; its listener; the peer."""
+    transport = WebSocketTransport()
+    listener = Listener()
+    transport.open(server.url, listener)
+    peer = server.accept()
+    listener.wait(lambda log: ("open",) in log)
+    return transport, listener, peer
 
-    waits: list[bool] = []
-    real_wait = transport_module._wait_for
 
-    def spy(sock: socket.socket, write: bool, timeout: float) -> bool:
-        waits.append(write)
-        return real_wait(sock, write, timeout)
+def test_sending_into_a_full_socket_buffer_never_blocks_and_the_writer_drains_it() -> None:
+    from rxpusher._transport import OutboxFull
 
-    monkeypatch.setattr(transport_module, "_wait_for", spy)
-    message, count = "m" * 60_000, 256  # 15 MB: more than both socket buffers hold
+    message = "m" * 60_000
     with RawWebSocketServer() as server:
-        transport = WebSocketTransport()
-        listener = Listener()
-        transport.open(server.url, listener)
-        peer = server.accept()
-        listener.wait(lambda log: ("open",) in log)
-        failures: list[BaseException] = []
-
-        def send_all() -> None:
+        transport, listener, peer = _opened(server)
+        sent, slowest = 0, 0.0
+        while True:  # the peer reads nothing: the kernel's buffers fill, then the outbox
+            started = time.monotonic()
             try:
-                for _ in range(count):
-                    transport.send(message)
-            except BaseException as exc:  # noqa: BLE001 - reported by the test
-                failures.append(exc)
-
-        sender = threading.Thread(target=send_all)
-        sender.start()
-        _wait(lambda: True in waits or failures)  # the buffers are full: the sender waits
-        expected = count * (8 + len(message))  # 16-bit length, mask key, payload
-        received = 0
-        while received < expected:
+                transport.send(message)
+            except OutboxFull:
+                break
+            finally:
+                slowest = max(slowest, time.monotonic() - started)
+            sent += 1
+            assert sent < 10_000, "the outbox is not bounded"
+        assert slowest < 0.5  # not one send waited for the socket
+        ping = '{"event":"pusher:ping","data":{}}'
+        transport.send(ping, bounded=False)  # the client's own frames are never refused
+        assert library_threads("rxpusher-writer")  # what waits has a writer of its own
+        assert transport.unsent_for() >= 0.0
+        expected = sent * (8 + len(message)) + 6 + len(ping)  # lengths, mask keys, payloads
+        received = b""
+        while len(received) < expected:
             chunk = peer.sock.recv(1 << 20)
             assert chunk, "the client closed the socket"
-            received += len(chunk)
-        sender.join(10)
-        assert failures == [] and received == expected
+            received += chunk
+        assert len(received) == expected  # every frame accepted went out, none twice
+        assert received[-(6 + len(ping)):][:2] == bytes([0x81, 0x80 | len(ping)])  # ping last
+        _wait(lambda: transport.unsent_for() == 0.0 and not library_threads("rxpusher-writer"))
         transport.close()
         transport.join(5)
+
+
+def test_a_storm_of_senders_through_a_backed_up_outbox_keeps_every_frame_whole_and_in_order(
+        ) -> None:
+    """Eight threads send at once into a socket that drains slowly: every frame arrives
+    whole, once, each thread's in its order; a full outbox raises and never blocks."""
+    from rxpusher._transport import OutboxFull
+
+    threads, count, size = 8, 100, 3_000
+    with RawWebSocketServer() as server:
+        transport, listener, peer = _opened(server)
+        transport._ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)  # noqa: SLF001
+        peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        fulls: list[int] = []
+        slowest: list[float] = []
+        pace = threading.Event()
+
+        def send_all(n: int) -> None:
+            for i in range(count):
+                text = f"{n}:{i}:" + "s" * size
+                while True:
+                    started = time.monotonic()
+                    try:
+                        transport.send(text)
+                        break
+                    except OutboxFull:
+                        fulls.append(n)
+                        pace.wait(0.01)
+                    finally:
+                        slowest.append(time.monotonic() - started)
+
+        senders = [threading.Thread(target=send_all, args=(n,)) for n in range(threads)]
+        for sender in senders:
+            sender.start()
+        _wait(lambda: fulls)  # the peer has read nothing yet: the outbox filled up
+        seen: dict[int, list[int]] = {n: [] for n in range(threads)}
+        for _ in range(threads * count):
+            frame = peer.read_frame()
+            assert frame is not None and frame[0] == 0x1
+            n, i, body = frame[1].decode().split(":")
+            assert body == "s" * size
+            seen[int(n)].append(int(i))
+        for sender in senders:
+            sender.join(10)
+        assert all(seen[n] == list(range(count)) for n in range(threads))
+        assert max(slowest) < 0.5
+        transport.close()
+        transport.join(5)
+        assert not library_threads("rxpusher-writer")
 
 
 def test_a_transport_closed_before_its_handshake_starts() -> None:

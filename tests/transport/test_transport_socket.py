@@ -274,10 +274,22 @@ def _eventually(predicate: Callable[[], bool]) -> bool:
     return False
 
 
-def test_has_pending_input_counts_a_partial_frame() -> None:
-    transport = WebSocketTransport()
-    transport._parser.feed(text_frame("partial")[:4])  # noqa: SLF001 - the parser's buffer
-    assert transport.has_pending_input()
+def test_bytes_of_an_unfinished_frame_are_activity_but_a_stalled_frame_is_not_pending(
+        connect) -> None:
+    """A path that goes silent in the middle of a frame: each byte that arrives is life
+    (a slow link is alive), the frame that stopped growing is not (issue 16, item 7)."""
+    transport, listener, peer = connect()
+    frame = text_frame("x" * 10_000)
+    for cut in range(0, 3_000, 1_000):  # a trickle: 3 of the frame's 10 KB
+        before = len(listener.log)
+        peer.write(frame[cut : cut + 1_000])
+        listener.wait(lambda log: len(log) > before)
+        assert listener.log[-1] == ("activity",)
+    assert listener.frames() == []
+    # the path is silent now: what the parser holds must not look like input waiting
+    assert not transport.has_pending_input()
+    peer.write(frame[3_000:])
+    listener.wait(lambda log: ("frame", "x" * 10_000) in log)
 
 
 def test_from_options_applies_the_clients_max_message_size() -> None:

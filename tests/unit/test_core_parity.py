@@ -147,16 +147,16 @@ def test_a_pusher_error_answering_the_signin_fails_it() -> None:
     assert ("pusher:signin_error", USER,
             {"type": "AuthError", "error": errors[1].message, "status": None}) in delivered(effects)
     assert Changed in effects
-    assert core.signed_in_outcome() is errors[1]
+    assert core.user.outcome() is errors[1]
 
 
 def test_the_outcome_is_true_once_accepted() -> None:
     core = make_core(secret="s", user_data={"id": "7"})
     connected(core)
     core.signin()
-    assert core.signed_in_outcome() is False
+    assert core.user.outcome() is False
     receive(core, "pusher:signin_success", {"user_data": json.dumps({"id": "7"})})
-    assert core.signed_in_outcome() is True
+    assert core.user.outcome() is True
 
 
 # ---- switch_cluster ---------------------------------------------------------------------------

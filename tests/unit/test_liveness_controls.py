@@ -144,3 +144,40 @@ def test_a_dead_first_host_moves_to_the_next_one_at_once_then_the_round_backs_of
     assert server.attempts == 3
     sched.advance_by(0.001)
     assert server.attempts == 4
+
+
+# ---- a dead path from client to server (issue 16, item 8) ------------------------------------
+
+def test_a_send_stalled_for_pong_timeout_is_a_dead_connection_though_frames_arrive(
+        make_pusher, server, sched) -> None:
+    """What the client sends has not moved for ``pong_timeout`` (its outbox is stuck: the
+    path to the server is dead) while the server's events keep arriving: dead within
+    ``activity_timeout + pong_timeout``, and the client reconnects."""
+    p = make_pusher(activity_timeout=2, pong_timeout=1)
+    server.handshake(activity_timeout=2)
+    p.channel("c").events("e").subscribe(lambda _: None)
+    server.succeed("c")
+    server.current.stalled_for = 1.0
+    for i in range(6):  # 3 s of events every half second: the inbound path is alive
+        server.push("e", i, channel="c")
+        sched.advance_by(0.5)
+        if server.attempts == 2:
+            break
+    assert server.attempts == 2
+    assert server.transports[0].closed_with == 1000
+    assert sched.clock <= 2 + 1
+
+
+def test_a_send_that_progresses_slowly_is_not_a_dead_connection(make_pusher, server,
+                                                                  sched) -> None:
+    """Frames wait, but bytes keep leaving (each wait is shorter than ``pong_timeout``):
+    a slow uplink is alive."""
+    p = make_pusher(activity_timeout=2, pong_timeout=1)
+    server.handshake(activity_timeout=2)
+    p.channel("c").events("e").subscribe(lambda _: None)
+    server.succeed("c")
+    server.current.stalled_for = 0.9
+    for i in range(40):  # 20 s
+        server.push("e", i, channel="c")
+        sched.advance_by(0.5)
+    assert server.attempts == 1 and p.connection_state == "connected"
