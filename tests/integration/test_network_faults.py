@@ -179,7 +179,8 @@ def _feed(soketi: Soketi, channel: str, stop: threading.Event) -> threading.Thre
 
 def _dead_uplink_client(soketi: Soketi, proxy: FaultProxy, clients: Callable[..., Any],
                         auth: AuthServer) -> tuple[rxpusher.Pusher, Timeline, str, str]:
-    client = clients(proxy, auth_endpoint=auth.url)
+    # unpaced (client_event_rate=None): the flood of client events must reach the outbox
+    client = clients(proxy, auth_endpoint=auth.url, client_event_rate=None)
     timeline = Timeline(client)
     private, feed = _name("private-uplink"), _name("uplink-feed")
     client.channel(private).events("client-bulk").subscribe(lambda _: None)
