@@ -25,6 +25,10 @@ The rules (DESIGN, "Sequenced streams"):
 - after an interruption of a source that no other source covered, ``(last, None)`` is
   fetched: live events held meanwhile are merged with the answer (without a backfill, the
   hole below that source's next event is a gap at once);
+- the fetch after ``start`` goes out when the stream is observed, usually before any source
+  is subscribed: its answer vouches only for the seqs up to its highest one (and up to what
+  was held when it was asked), not for live events held meanwhile, which may have been
+  published after it answered: a hole below them is fetched like any other;
 - at most ``max_pending`` events are held: beyond that the lowest hole is a gap at once.
 
 Ranges are kept as bounds, never expanded seq by seq, so a jump of a billion costs the
@@ -127,13 +131,31 @@ class _Source:
 
 
 class _Request:
-    __slots__ = ("source", "after", "before", "deadline")
+    __slots__ = ("source", "after", "before", "deadline", "live", "held_then")
 
-    def __init__(self, source: int, after: int, before: int | None, deadline: float) -> None:
+    def __init__(self, source: int, after: int, before: int | None, deadline: float,
+                 live: bool, held_then: int | None) -> None:
         self.source = source
         self.after = after
         self.before = before
         self.deadline = deadline
+        self.live = live
+        """A source was subscribed when it was asked: each live event held meanwhile was
+        published before the call, so an ``(after, None)`` answer is complete up to the
+        highest seq held when it is in."""
+        self.held_then = held_then
+        """The highest seq held when it was asked. Asked while no source was subscribed (the
+        fetch after ``start``, before the channels are up), an ``(after, None)`` answer is
+        complete up to there only: an event received later may have been published after
+        the backfill answered, and so may the seqs below it (they are fetched, no gap)."""
+
+    def complete_to(self, held: dict[int, Any]) -> int | None:
+        """Up to where the answer is complete, once it is in (None: nothing above ``after``)."""
+        if self.before is not None:
+            return self.before
+        if self.live:
+            return max(held, default=None)
+        return self.held_then
 
     def covers(self, low: int, high: int) -> bool:
         """True when the hole strictly between ``low`` and ``high`` lies in this range."""
@@ -258,15 +280,20 @@ class Sequencer:
             self._start_fetch_due = False
         effects: list[Effect] = []
         after, before = fetch.after, fetch.before
+        answered: int | None = None
         for seq, data in items:
             if seq <= after or (before is not None and seq >= before):
                 continue  # outside what was asked for
+            answered = seq if answered is None else max(answered, seq)
             last = self.last
             if (last is not None and seq <= last) or seq in self._held:
                 self.duplicates += 1
                 continue
             self._hold(seq, _Held(data, now, True, fetch.source))
-        self._resolve(after, before, effects, now)
+        complete = fetch.complete_to(self._held)
+        if before is None and answered is not None:  # and it has everything below its last
+            complete = answered if complete is None else max(complete, answered)
+        self._resolve(after, complete, effects, now)
         return effects
 
     def fetch_failed(self, request: int, now: float) -> list[Effect]:
@@ -277,7 +304,7 @@ class Sequencer:
         if request == self._start_request:
             self._start_fetch_due = False
         effects: list[Effect] = []
-        self._resolve(fetch.after, fetch.before, effects, now)
+        self._resolve(fetch.after, fetch.complete_to(self._held), effects, now)
         return effects
 
     def wake(self, now: float) -> list[Effect]:
@@ -292,7 +319,8 @@ class Sequencer:
                 if request == self._start_request:
                     self._start_fetch_due = False
                 effects.append(Abandon(request))
-                self._resolve(fetch.after, fetch.before, effects, now, rearm=False)
+                self._resolve(fetch.after, fetch.complete_to(self._held), effects, now,
+                              rearm=False)
         self._flush(effects, now)
         if self._backfill:
             due = [(low, high, held) for low, high, held in self._holes()
@@ -404,16 +432,16 @@ class Sequencer:
                effects: list[Effect]) -> None:
         request = self._next_request
         self._next_request += 1
-        self._requests[request] = _Request(source, after, before, now + self._timeout)
+        live = any(state.up for state in self._sources)
+        self._requests[request] = _Request(source, after, before, now + self._timeout, live,
+                                           max(self._held, default=None))
         effects.append(Fetch(request, source, after, before))
         self._arm(now + self._timeout, effects)
 
     def _resolve(self, after: int, before: int | None, effects: list[Effect], now: float,
                  rearm: bool = True) -> None:
-        """A fetch of ``(after, before)`` is over: what is still missing there is lost.
-        ``before`` None (up to now): up to the highest event held."""
-        if before is None:
-            before = max(self._held) if self._held else None
+        """A fetch is over, complete in ``(after, before)``: what is still missing there is
+        lost (``before`` None: nothing above ``after`` is known lost)."""
         if before is not None and before > after + 1:
             self._resolved.append((after, before))
         self._flush(effects, now)

@@ -254,6 +254,40 @@ def test_start_skips_what_the_snapshot_holds_and_backfills_after_it_at_once() ->
     assert d.delivered == [101, 102, 103, 104] and d.gaps == []
 
 
+def test_a_start_fetch_answered_before_the_channel_was_up_does_not_vouch_for_later_seqs() -> None:
+    # The bridge's restart: the feed is observed (the start fetch goes out) before the
+    # channel is subscribed. The backfill answers up to 12; 13..15 are published before the
+    # subscription succeeds (nobody receives them live), 16 after it, and 16 is held before
+    # the answer is in. 13..15 are fetched, not a gap.
+    d = Driver(backfill=True, start=10)
+    d.apply(d.core.restart(d.now))
+    start = d.only_fetch()
+    assert (start.after, start.before) == (10, None)
+    d.apply(d.core.source_up(0, True, d.now))
+    d.send(16)
+    d.answer(start.request, 11, 12)
+    assert d.delivered == [11, 12] and d.gaps == []
+    d.advance(0.5)                 # the hole below 16 waits its reorder window
+    hole = d.fetches[max(d.fetches)]
+    assert len(d.fetches) == 2 and (hole.after, hole.before) == (12, 16)
+    d.answer(hole.request, 13, 14, 15)
+    assert d.delivered == list(range(11, 17)) and d.gaps == []
+
+
+def test_a_start_fetch_is_complete_up_to_what_it_answered_and_what_was_held_when_asked() -> None:
+    d = Driver(backfill=True, start=10)
+    d.send(14)                     # held before the feed asks (no source up yet)
+    d.apply(d.core.restart(d.now))
+    start = d.only_fetch()
+    d.apply(d.core.source_up(0, True, d.now))
+    d.send(20)
+    d.answer(start.request, 11, 13, 16)  # 12 and 15 are not in the backfill: lost
+    assert d.gaps == [(12, 12), (15, 15)] and d.delivered == [11, 13, 14, 16]
+    d.advance(0.5)
+    hole = d.fetches[max(d.fetches)]
+    assert len(d.fetches) == 2 and (hole.after, hole.before) == (16, 20)
+
+
 def test_a_start_fetch_abandoned_by_stop_is_made_again_at_restart() -> None:
     d = Driver(backfill=True, start=10)
     d.apply(d.core.restart(0.0))
