@@ -18,7 +18,8 @@ What it shows:
   an entry not acknowledged stays pending for ``XAUTOCLAIM`` by another worker;
 - the JetStream fleet: three workers pulling from one durable consumer (``pull_subscribe``
   with ``durable="workers"``, explicit acks): JetStream hands each message to one of them and
-  redelivers one not acknowledged in time;
+  redelivers one not acknowledged in time; the bridge creates the stream when it connects, so a
+  worker first waits (bounded) until a stream captures its subject;
 - what a worker does with the entry types: ``event`` (``json.loads(entry["data"])``),
   ``interruption`` and ``gap`` (refetch from the source of truth).
 
@@ -95,14 +96,32 @@ def redis_fleet(url: str, stream: str, seen: Counter[int], stop: threading.Event
 def nats_fleet(url: str, subject: str, seen: Counter[int], stop: threading.Event) -> list[threading.Thread]:
     import nats
     import nats.errors
+    import nats.js.errors
 
     lock = threading.Lock()
+
+    async def stream_of(js: Any, subject: str, within: float = 30.0) -> str:
+        """The stream that captures ``subject``. The bridge creates it when it connects, so a
+        worker started first (or a fleet started before the bridge) waits for it, bounded in
+        time: ``pull_subscribe`` on a subject no stream captures raises ``NotFoundError``."""
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                name: str = await js.find_stream_name_by_subject(subject)
+                return name
+            except nats.js.errors.NotFoundError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"no JetStream stream captures {subject} after "
+                                     f"{within:.0f} s: is the bridge running?") from None
+                await asyncio.sleep(0.1)  # the bridge has not connected yet: ask again
 
     def work(name: str) -> None:
         async def run() -> None:
             nc = await nats.connect(url)
             js = nc.jetstream()
-            pull = await js.pull_subscribe(subject, durable="workers")  # one shared consumer
+            stream = await stream_of(js, subject)
+            pull = await js.pull_subscribe(subject, durable="workers",  # one shared consumer
+                                           stream=stream)
             while not stop.is_set():
                 try:
                     messages = await pull.fetch(10, timeout=0.2)
