@@ -28,7 +28,9 @@ The rules (DESIGN, "Sequenced streams"):
 - the fetch after ``start`` goes out when the stream is observed, usually before any source
   is subscribed: its answer vouches only for the seqs up to its highest one (and up to what
   was held when it was asked), not for live events held meanwhile, which may have been
-  published after it answered: a hole below them is fetched like any other;
+  published after it answered: a hole below them is fetched like any other; and the first
+  subscription fetches ``(last, None)`` once more, since what was published between that
+  answer and the subscription reached nobody live (the last seqs before a quiet spell);
 - at most ``max_pending`` events are held: beyond that the lowest hole is a gap at once.
 
 Ranges are kept as bounds, never expanded seq by seq, so a jump of a billion costs the
@@ -179,6 +181,11 @@ class Sequencer:
         """The last seq delivered (or skipped as a gap); None before the first event."""
         self._start_fetch_due = backfill and start is not None  # until its answer is in
         self._start_request: int | None = None
+        # The start fetch goes out before the channels are subscribed: what is published
+        # after it answered and before a subscription succeeds reaches nobody live, so the
+        # first subscription asks again (last, None), like after an interruption.
+        self._catch_up_due = self._start_fetch_due  # until its answer is in
+        self._catch_up_request: int | None = None
         self._held: dict[int, _Held] = {}
         self._heap: list[int] = []  # the held seqs; the smallest is always removed first
         self._requests: dict[int, _Request] = {}
@@ -250,6 +257,10 @@ class Sequencer:
         effects: list[Effect] = []
         if up and not state.up:
             state.up, state.up_since = True, now
+            if self._catch_up_due and self._catch_up_request is None \
+                    and self.last is not None and not self._ended:
+                self._catch_up_request = self._next_request
+                self._fetch(source, self.last, None, now, effects)
         elif not up and state.up:
             state.up, state.down_at = False, now
         return effects
@@ -276,8 +287,7 @@ class Sequencer:
         fetch = self._requests.pop(request, None)
         if fetch is None or self._ended:
             return []  # timed out, abandoned or ended meanwhile: too late
-        if request == self._start_request:
-            self._start_fetch_due = False
+        self._answered(request)
         effects: list[Effect] = []
         after, before = fetch.after, fetch.before
         answered: int | None = None
@@ -301,8 +311,7 @@ class Sequencer:
         fetch = self._requests.pop(request, None)
         if fetch is None or self._ended:
             return []
-        if request == self._start_request:
-            self._start_fetch_due = False
+        self._answered(request)
         effects: list[Effect] = []
         self._resolve(fetch.after, fetch.complete_to(self._held), effects, now)
         return effects
@@ -316,8 +325,7 @@ class Sequencer:
         for request, fetch in list(self._requests.items()):
             if fetch.deadline <= now:  # timed out: what it was to bring is lost
                 del self._requests[request]
-                if request == self._start_request:
-                    self._start_fetch_due = False
+                self._answered(request)
                 effects.append(Abandon(request))
                 self._resolve(fetch.after, fetch.complete_to(self._held), effects, now,
                               rearm=False)
@@ -361,12 +369,20 @@ class Sequencer:
         is held stays held for a later :meth:`restart`."""
         effects: list[Effect] = [Abandon(r) for r in self._requests]
         self._requests.clear()
+        self._catch_up_request = None  # asked again at the next subscription
         if self._wake is not None:
             self._wake = None
             effects.append(Wake(None))
         return effects
 
     # ---- the rules -------------------------------------------------------------------------------
+
+    def _answered(self, request: int) -> None:
+        """Fetch ``request`` is over (answered, failed or timed out)."""
+        if request == self._start_request:
+            self._start_fetch_due = False
+        if request == self._catch_up_request:
+            self._catch_up_due = False
 
     def _hold(self, seq: int, held: _Held) -> None:
         self._held[seq] = held

@@ -57,13 +57,20 @@ class Bridge:
         self.proc.wait(10)
 
 
+READ_EVERY = 0.2
+"""How often a wait reads the broker back: reading a JetStream stream is one request per
+message (every test's, the server is per module), so polling it every 10 ms starves the
+bridge's own broker calls on a loaded machine (its ``nats: timeout`` delays the resume past
+the test's deadline)."""
+
+
 def written(broker: Broker, channel: str) -> list[int]:
     """The seqs of ``channel``'s event entries in the broker, in stream order."""
     return [e["seq"] for e in broker.events(channel)]
 
 
 def wait_written_up_to(broker: Broker, channel: str, last: int) -> None:
-    wait_for(lambda: (written(broker, channel) or [0])[-1] == last, 60,
+    wait_for(lambda: (written(broker, channel) or [0])[-1] == last, 60, READ_EVERY,
              message=lambda: f"seq {last} written, have up to "
                              f"{(written(broker, channel) or [0])[-1]}")
 
@@ -84,7 +91,7 @@ def test_sigterm_flushes_what_the_bridge_buffered_while_the_broker_was_down(
     bridge.wait_subscribed()
     for n in range(5):
         server.sdk.trigger(channel, "tick", {"n": n})
-    wait_for(lambda: len(broker.events(channel)) == 5, 20)
+    wait_for(lambda: len(broker.events(channel)) == 5, 20, READ_EVERY)
     broker.server.stop()
     for n in range(5, 25):
         server.sdk.trigger(channel, "tick", {"n": n})
@@ -103,7 +110,7 @@ def test_sigint_flushes_and_exits_0(server: Soketi, broker: Broker, bridges: lis
     bridge.wait_subscribed()
     for n in range(10):
         server.sdk.trigger(channel, "tick" if n % 2 == 0 else "other", {"n": n})
-    wait_for(lambda: len(broker.events(channel)) == 5, 20)
+    wait_for(lambda: len(broker.events(channel)) == 5, 20, READ_EVERY)
     assert bridge.stop(signal.SIGINT) == 0
     assert [json.loads(e["data"])["n"] for e in broker.events(channel)] == [0, 2, 4, 6, 8]
     assert bridge.wait_line(lambda line: line == "[bridge] flushed")
@@ -123,8 +130,9 @@ def test_sigkilled_and_restarted_three_times_under_a_50_per_second_publisher_eve
         publisher.run(0.02)  # 50 events per second
         for _ in range(3):
             target = len(written(broker, channel)) + 25
-            wait_for(lambda: len(written(broker, channel)) >= target, 30, message=lambda:
-                     f"{target} seqs written, have {len(written(broker, channel))}")
+            wait_for(lambda: len(written(broker, channel)) >= target, 30, READ_EVERY,
+                     message=lambda: f"{target} seqs written, "
+                                     f"have {len(written(broker, channel))}")
             bridge.kill()  # SIGKILL: whatever it had buffered is gone with it
             target = publisher.last + 25
             wait_for(lambda: publisher.last >= target, 30)  # published while no bridge runs
@@ -158,7 +166,7 @@ def test_as_designs_line_without_event_every_event_is_sequenced_and_a_sigkill_lo
                          "from the first event")
         bridge.wait_subscribed()
         publisher.run(0.02)  # 50 events per second, three names under one seq
-        wait_for(lambda: len(written(broker, channel)) >= 25, 30,
+        wait_for(lambda: len(written(broker, channel)) >= 25, 30, READ_EVERY,
                  message=lambda: f"25 seqs written, have {len(written(broker, channel))}")
         bridge.kill()  # SIGKILL: whatever it had buffered is gone with it
         target = publisher.last + 25

@@ -264,14 +264,59 @@ def test_a_start_fetch_answered_before_the_channel_was_up_does_not_vouch_for_lat
     start = d.only_fetch()
     assert (start.after, start.before) == (10, None)
     d.apply(d.core.source_up(0, True, d.now))
+    catch_up = d.fetches[max(d.fetches)]
+    assert catch_up is not start and (catch_up.after, catch_up.before) == (10, None)
+    d.send(16)
+    d.answer(start.request, 11, 12)
+    assert d.delivered == [11, 12] and d.gaps == []
+    d.answer(catch_up.request, 11, 12, 13, 14, 15)
+    assert d.delivered == list(range(11, 17)) and d.gaps == []
+
+
+def test_a_start_fetch_whose_catch_up_fails_fetches_the_hole_below_a_live_event() -> None:
+    d = Driver(backfill=True, start=10)
+    d.apply(d.core.restart(d.now))
+    start = d.only_fetch()
+    d.apply(d.core.source_up(0, True, d.now))
+    d.fail(max(d.fetches))         # the catch-up (asked while subscribed) fails
     d.send(16)
     d.answer(start.request, 11, 12)
     assert d.delivered == [11, 12] and d.gaps == []
     d.advance(0.5)                 # the hole below 16 waits its reorder window
     hole = d.fetches[max(d.fetches)]
-    assert len(d.fetches) == 2 and (hole.after, hole.before) == (12, 16)
+    assert len(d.fetches) == 3 and (hole.after, hole.before) == (12, 16)
     d.answer(hole.request, 13, 14, 15)
     assert d.delivered == list(range(11, 17)) and d.gaps == []
+
+
+def test_the_first_subscription_after_start_fetches_what_was_published_before_it() -> None:
+    # The bridge's restart just before the publisher goes quiet: the start fetch answers up
+    # to 12, 13 and 14 are published before the subscription succeeds and nothing after.
+    # Nothing live would ever show that 13 and 14 exist: the subscription asks again.
+    d = Driver(backfill=True, start=10)
+    d.apply(d.core.restart(d.now))
+    d.answer(d.only_fetch().request, 11, 12)
+    d.apply(d.core.source_up(0, True, 1.0))
+    catch_up = d.fetches[max(d.fetches)]
+    assert len(d.fetches) == 2 and (catch_up.after, catch_up.before) == (12, None)
+    d.answer(catch_up.request, 13, 14)
+    assert d.delivered == [11, 12, 13, 14] and d.gaps == []
+    d.apply(d.core.source_up(0, False, 2.0))
+    d.apply(d.core.source_up(0, True, 3.0))  # a later subscription: not asked again
+    assert len(d.fetches) == 2
+
+
+def test_the_catch_up_fetch_abandoned_by_stop_is_asked_again_at_the_next_subscription() -> None:
+    d = Driver(backfill=True, start=10)
+    d.apply(d.core.restart(0.0))
+    d.answer(d.only_fetch().request, 11)
+    d.apply(d.core.source_up(0, True, 0.5))
+    first = d.fetches[max(d.fetches)]
+    d.apply(d.core.stop())
+    d.apply(d.core.restart(1.0))
+    d.apply(d.core.source_up(0, True, 1.5))
+    again = d.fetches[max(d.fetches)]
+    assert again.request != first.request and (again.after, again.before) == (11, None)
 
 
 def test_a_start_fetch_is_complete_up_to_what_it_answered_and_what_was_held_when_asked() -> None:
@@ -280,12 +325,12 @@ def test_a_start_fetch_is_complete_up_to_what_it_answered_and_what_was_held_when
     d.apply(d.core.restart(d.now))
     start = d.only_fetch()
     d.apply(d.core.source_up(0, True, d.now))
+    catch_up = d.fetches[max(d.fetches)]
     d.send(20)
     d.answer(start.request, 11, 13, 16)  # 12 and 15 are not in the backfill: lost
     assert d.gaps == [(12, 12), (15, 15)] and d.delivered == [11, 13, 14, 16]
-    d.advance(0.5)
-    hole = d.fetches[max(d.fetches)]
-    assert len(d.fetches) == 2 and (hole.after, hole.before) == (16, 20)
+    d.answer(catch_up.request, 17, 18, 19)
+    assert d.delivered == [11, 13, 14, 16, 17, 18, 19, 20]
 
 
 def test_a_start_fetch_abandoned_by_stop_is_made_again_at_restart() -> None:
