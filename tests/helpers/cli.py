@@ -19,9 +19,13 @@ def lines_of(stream: IO[str]) -> "queue.Queue[str | None]":
     q: queue.Queue[str | None] = queue.Queue()
 
     def pump() -> None:
-        for line in stream:
-            q.put(line.rstrip("\n"))
-        q.put(None)
+        try:
+            for line in stream:
+                q.put(line.rstrip("\n"))
+        except (ValueError, OSError):  # the test closed the stream while this thread read it
+            pass
+        finally:
+            q.put(None)
 
     threading.Thread(target=pump, daemon=True).start()
     return q
